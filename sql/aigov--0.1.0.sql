@@ -1,0 +1,328 @@
+/* aigov--0.1.0.sql: the schema, queue and SQL API of aigov 0.1.0 */
+
+\echo Use "CREATE EXTENSION aigov" to load this file. \quit
+
+CREATE SCHEMA aigov;
+COMMENT ON SCHEMA aigov IS 'aigov: quota-aware LLM gateway (configuration, queue, history)';
+
+/*
+ * Configuration tables.  These are the source of truth; the workers keep a
+ * cache of them in shared memory.
+ */
+
+CREATE TABLE aigov.tiers (
+	tier		text PRIMARY KEY
+		CONSTRAINT tiers_tier_check CHECK (tier OPERATOR(pg_catalog.<>) ''),
+	rpm			integer NOT NULL
+		CONSTRAINT tiers_rpm_check CHECK (rpm OPERATOR(pg_catalog.>) 0),
+	tpm			bigint NOT NULL
+		CONSTRAINT tiers_tpm_check CHECK (tpm OPERATOR(pg_catalog.>) 0),
+	tpd			bigint NOT NULL
+		CONSTRAINT tiers_tpd_check CHECK (tpd OPERATOR(pg_catalog.>) 0),
+	weight		integer NOT NULL DEFAULT 1
+		CONSTRAINT tiers_weight_check CHECK (weight OPERATOR(pg_catalog.>) 0)
+);
+COMMENT ON TABLE aigov.tiers IS 'Subscription tiers: default quotas and fair-share weight of their tenants';
+
+CREATE TABLE aigov.tenants (
+	tenant_id	text PRIMARY KEY
+		CONSTRAINT tenants_tenant_id_check
+		CHECK (tenant_id OPERATOR(pg_catalog.<>) ''
+			   AND pg_catalog.length(tenant_id) OPERATOR(pg_catalog.<=) 200),
+	tier		text NOT NULL
+		CONSTRAINT tenants_tier_fkey REFERENCES aigov.tiers (tier) ON UPDATE CASCADE,
+	tenant_group text,
+	rpm			integer
+		CONSTRAINT tenants_rpm_check CHECK (rpm OPERATOR(pg_catalog.>) 0),
+	tpm			bigint
+		CONSTRAINT tenants_tpm_check CHECK (tpm OPERATOR(pg_catalog.>) 0),
+	tpd			bigint
+		CONSTRAINT tenants_tpd_check CHECK (tpd OPERATOR(pg_catalog.>) 0),
+	soft_limit_pct integer NOT NULL DEFAULT 80
+		CONSTRAINT tenants_soft_limit_pct_check
+		CHECK (soft_limit_pct OPERATOR(pg_catalog.>=) 1
+			   AND soft_limit_pct OPERATOR(pg_catalog.<=) 100),
+	hard_cap	boolean NOT NULL DEFAULT true,
+	enabled		boolean NOT NULL DEFAULT true,
+	created_at	timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE aigov.tenants IS 'Tenants: tier, per-tenant quota overrides (NULL = the tier''s), soft and hard limits';
+
+CREATE TABLE aigov.providers (
+	provider	text PRIMARY KEY
+		CONSTRAINT providers_provider_check CHECK (provider OPERATOR(pg_catalog.<>) ''),
+	api_style	text NOT NULL
+		CONSTRAINT providers_api_style_check
+		CHECK (api_style OPERATOR(pg_catalog.=) ANY (ARRAY['openai', 'anthropic', 'gemini'])),
+	base_url	text NOT NULL
+		CONSTRAINT providers_base_url_check
+		CHECK (base_url OPERATOR(pg_catalog.~) '^https?://[^/[:space:]]+(/[^[:space:]]*)?$'),
+	enabled		boolean NOT NULL DEFAULT true
+);
+COMMENT ON TABLE aigov.providers IS 'LLM providers: API dialect and base URL';
+
+CREATE TABLE aigov.keys (
+	key_id		bigserial PRIMARY KEY,
+	provider	text NOT NULL
+		CONSTRAINT keys_provider_fkey REFERENCES aigov.providers (provider) ON UPDATE CASCADE,
+	label		text NOT NULL
+		CONSTRAINT keys_label_key UNIQUE
+		CONSTRAINT keys_label_check CHECK (label OPERATOR(pg_catalog.<>) ''),
+	secret		text NOT NULL,
+	workload_class text
+		CONSTRAINT keys_workload_class_check
+		CHECK (workload_class OPERATOR(pg_catalog.=) ANY (ARRAY['interactive', 'background', 'batch'])),
+	tenant_group text,
+	rpm_limit	integer
+		CONSTRAINT keys_rpm_limit_check CHECK (rpm_limit OPERATOR(pg_catalog.>) 0),
+	tpm_limit	bigint
+		CONSTRAINT keys_tpm_limit_check CHECK (tpm_limit OPERATOR(pg_catalog.>) 0),
+	tpd_limit	bigint
+		CONSTRAINT keys_tpd_limit_check CHECK (tpd_limit OPERATOR(pg_catalog.>) 0),
+	weight		integer NOT NULL DEFAULT 1
+		CONSTRAINT keys_weight_check CHECK (weight OPERATOR(pg_catalog.>) 0),
+	enabled		boolean NOT NULL DEFAULT true,
+	disabled_reason text,
+	disabled_at	timestamptz
+);
+COMMENT ON TABLE aigov.keys IS 'Provider API keys (the key pool); limits NULL = learned from rate-limit headers';
+COMMENT ON COLUMN aigov.keys.secret IS 'The API key itself; readable by the extension owner only';
+
+CREATE TABLE aigov.models (
+	provider	text NOT NULL
+		CONSTRAINT models_provider_fkey REFERENCES aigov.providers (provider)
+		ON UPDATE CASCADE ON DELETE CASCADE,
+	model		text NOT NULL
+		CONSTRAINT models_model_check CHECK (model OPERATOR(pg_catalog.<>) ''),
+	context_window integer NOT NULL
+		CONSTRAINT models_context_window_check CHECK (context_window OPERATOR(pg_catalog.>) 0),
+	max_output_tokens integer NOT NULL
+		CONSTRAINT models_max_output_tokens_check CHECK (max_output_tokens OPERATOR(pg_catalog.>) 0),
+	PRIMARY KEY (provider, model)
+);
+CREATE INDEX models_model_idx ON aigov.models (model);
+COMMENT ON TABLE aigov.models IS 'Models each provider serves, with their context and output limits';
+
+CREATE TABLE aigov.compat (
+	task_type	text NOT NULL
+		CONSTRAINT compat_task_type_check CHECK (task_type OPERATOR(pg_catalog.<>) ''),
+	provider	text NOT NULL,
+	model		text NOT NULL,
+	rank		integer NOT NULL
+		CONSTRAINT compat_rank_check CHECK (rank OPERATOR(pg_catalog.>=) 1),
+	structured_output boolean NOT NULL DEFAULT false,
+	tool_use	boolean NOT NULL DEFAULT false,
+	validated	boolean NOT NULL DEFAULT false,
+	PRIMARY KEY (task_type, provider, model),
+	CONSTRAINT compat_model_fkey FOREIGN KEY (provider, model)
+		REFERENCES aigov.models (provider, model) ON UPDATE CASCADE ON DELETE CASCADE
+);
+COMMENT ON TABLE aigov.compat IS 'Provider compatibility matrix per task type, for semantic fallback';
+
+/*
+ * The durable queue.  Finished jobs stay here for now; the hot set is kept
+ * small by a partial index on queued rows and fillfactor for HOT updates.
+ * tenant_id is part of the primary key so the table can be distributed by
+ * tenant later.
+ */
+CREATE TABLE aigov.requests (
+	id			bigserial,
+	tenant_id	text NOT NULL,
+	task_type	text NOT NULL DEFAULT 'chat'
+		CONSTRAINT requests_task_type_check CHECK (task_type OPERATOR(pg_catalog.<>) ''),
+	workload_class text NOT NULL DEFAULT 'interactive'
+		CONSTRAINT requests_workload_class_check
+		CHECK (workload_class OPERATOR(pg_catalog.=) ANY (ARRAY['interactive', 'background', 'batch'])),
+	priority	integer NOT NULL DEFAULT 0,
+	model		text,
+	body		jsonb NOT NULL,
+	est_tokens	bigint,
+	state		text NOT NULL DEFAULT 'queued'
+		CONSTRAINT requests_state_check
+		CHECK (state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'in_flight', 'succeeded', 'failed',
+														'rejected', 'expired', 'cancelled'])),
+	attempts	integer NOT NULL DEFAULT 0,
+	failures	integer NOT NULL DEFAULT 0,
+	not_before	timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	deadline	timestamptz,
+	created_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	finished_at timestamptz,
+	key_id		bigint,
+	served_provider text,
+	served_model text,
+	degraded	boolean NOT NULL DEFAULT false,
+	response	jsonb,
+	raw_response jsonb,
+	error_class text,
+	error		jsonb,
+	prompt_tokens integer,
+	completion_tokens integer,
+	claimed_by	integer,
+	claimed_at	timestamptz,
+	PRIMARY KEY (id, tenant_id)
+) WITH (fillfactor = 70);
+CREATE INDEX requests_queued_idx ON aigov.requests (priority DESC, not_before, id)
+	WHERE state OPERATOR(pg_catalog.=) 'queued';
+CREATE INDEX requests_in_flight_idx ON aigov.requests (claimed_by)
+	WHERE state OPERATOR(pg_catalog.=) 'in_flight';
+CREATE INDEX requests_deadline_idx ON aigov.requests (deadline)
+	WHERE state OPERATOR(pg_catalog.=) 'queued' AND deadline IS NOT NULL;
+CREATE INDEX requests_tenant_created_idx ON aigov.requests (tenant_id, created_at);
+COMMENT ON TABLE aigov.requests IS 'The durable job queue and its results';
+
+CREATE TABLE aigov.attempts (
+	id			bigserial,
+	job_id		bigint NOT NULL,
+	tenant_id	text NOT NULL,
+	attempt		integer NOT NULL,
+	key_id		bigint,
+	provider	text,
+	model		text,
+	http_status integer,
+	error_class text NOT NULL,
+	latency_ms	double precision,
+	started_at	timestamptz NOT NULL,
+	finished_at timestamptz NOT NULL,
+	est_tokens	bigint,
+	prompt_tokens integer,
+	completion_tokens integer,
+	limit_requests bigint,
+	remaining_requests bigint,
+	reset_requests timestamptz,
+	limit_tokens bigint,
+	remaining_tokens bigint,
+	reset_tokens timestamptz,
+	retry_after timestamptz,
+	worker_pid	integer,
+	PRIMARY KEY (id, tenant_id)
+);
+CREATE INDEX attempts_job_idx ON aigov.attempts (job_id);
+CREATE INDEX attempts_key_finished_idx ON aigov.attempts (key_id, finished_at);
+COMMENT ON TABLE aigov.attempts IS 'One row per provider call: outcome, latency and the parsed rate-limit headers';
+
+CREATE TABLE aigov.alert_events (
+	id			bigserial PRIMARY KEY,
+	created_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	severity	text NOT NULL
+		CONSTRAINT alert_events_severity_check
+		CHECK (severity OPERATOR(pg_catalog.=) ANY (ARRAY['info', 'warning', 'critical'])),
+	kind		text NOT NULL,
+	tenant_id	text,
+	key_id		bigint,
+	provider	text,
+	message		text NOT NULL,
+	detail		jsonb
+);
+COMMENT ON TABLE aigov.alert_events IS 'Alerts raised by aigov (soft limits crossed, keys disabled, ...)';
+
+/* Configuration survives pg_dump; the queue and history are data too. */
+SELECT pg_catalog.pg_extension_config_dump('aigov.tiers', '');
+SELECT pg_catalog.pg_extension_config_dump('aigov.tenants', '');
+SELECT pg_catalog.pg_extension_config_dump('aigov.providers', '');
+SELECT pg_catalog.pg_extension_config_dump('aigov.keys', '');
+SELECT pg_catalog.pg_extension_config_dump('aigov.keys_key_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('aigov.models', '');
+SELECT pg_catalog.pg_extension_config_dump('aigov.compat', '');
+SELECT pg_catalog.pg_extension_config_dump('aigov.requests', '');
+SELECT pg_catalog.pg_extension_config_dump('aigov.requests_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('aigov.attempts', '');
+SELECT pg_catalog.pg_extension_config_dump('aigov.attempts_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('aigov.alert_events', '');
+SELECT pg_catalog.pg_extension_config_dump('aigov.alert_events_id_seq', '');
+
+/*
+ * Enqueue path: one trigger validates every new job, estimates its tokens
+ * and fills defaults, so aigov.submit() and a plain INSERT behave the same.
+ */
+CREATE FUNCTION aigov._requests_before_insert()
+	RETURNS trigger
+	LANGUAGE c
+	AS 'MODULE_PATHNAME', 'aigov_requests_before_insert';
+COMMENT ON FUNCTION aigov._requests_before_insert() IS 'Validates a new job and fills its defaults (internal)';
+
+CREATE TRIGGER requests_before_insert
+	BEFORE INSERT ON aigov.requests
+	FOR EACH ROW EXECUTE FUNCTION aigov._requests_before_insert();
+
+CREATE FUNCTION aigov.estimate_tokens(body jsonb)
+	RETURNS bigint
+	LANGUAGE c STRICT IMMUTABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'aigov_estimate_tokens';
+COMMENT ON FUNCTION aigov.estimate_tokens(jsonb) IS 'Estimated prompt tokens of an OpenAI chat-completions body (without the output budget)';
+
+CREATE FUNCTION aigov.submit(
+	tenant_id text,
+	body jsonb,
+	task_type text DEFAULT 'chat',
+	workload_class text DEFAULT 'interactive',
+	max_wait interval DEFAULT NULL,
+	priority integer DEFAULT 0)
+	RETURNS TABLE (job_id bigint, status text, http_status integer,
+				   retry_at timestamptz, reason text, poll text)
+	LANGUAGE c VOLATILE
+	AS 'MODULE_PATHNAME', 'aigov_submit';
+COMMENT ON FUNCTION aigov.submit(text, jsonb, text, text, interval, integer) IS 'Enqueues a chat-completion job for a tenant; answers accepted/202 or rejected/429';
+
+CREATE FUNCTION aigov.result(job_id bigint)
+	RETURNS TABLE (job_id bigint, state text, http_status integer, response jsonb,
+				   error jsonb, retry_at timestamptz, provider text, model text,
+				   degraded boolean)
+	LANGUAGE c STABLE STRICT
+	AS 'MODULE_PATHNAME', 'aigov_result';
+COMMENT ON FUNCTION aigov.result(bigint) IS 'The state of a job; http_status is 202 while it is pending';
+
+CREATE FUNCTION aigov.wait(job_id bigint, timeout interval DEFAULT '30 seconds')
+	RETURNS TABLE (job_id bigint, state text, http_status integer, response jsonb,
+				   error jsonb, retry_at timestamptz, provider text, model text,
+				   degraded boolean)
+	LANGUAGE c VOLATILE STRICT
+	AS 'MODULE_PATHNAME', 'aigov_wait';
+COMMENT ON FUNCTION aigov.wait(bigint, interval) IS 'Blocks until a job is final or the timeout passes, then returns what aigov.result returns';
+
+CREATE FUNCTION aigov.cancel(job_id bigint)
+	RETURNS boolean
+	LANGUAGE c VOLATILE STRICT
+	AS 'MODULE_PATHNAME', 'aigov_cancel';
+COMMENT ON FUNCTION aigov.cancel(bigint) IS 'Cancels a job that is not final yet; false if it already was';
+
+CREATE FUNCTION aigov.version()
+	RETURNS text
+	LANGUAGE c IMMUTABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'aigov_version';
+COMMENT ON FUNCTION aigov.version() IS 'The version of the loaded aigov library';
+
+/*
+ * Workers cache the configuration; a statement trigger on each config
+ * table tells them to reload it when the change commits.
+ */
+CREATE FUNCTION aigov._config_changed()
+	RETURNS trigger
+	LANGUAGE c
+	AS 'MODULE_PATHNAME', 'aigov_config_changed';
+COMMENT ON FUNCTION aigov._config_changed() IS 'Tells the workers to reload the configuration at commit (internal)';
+
+CREATE TRIGGER tiers_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON aigov.tiers
+	FOR EACH STATEMENT EXECUTE FUNCTION aigov._config_changed();
+CREATE TRIGGER tenants_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON aigov.tenants
+	FOR EACH STATEMENT EXECUTE FUNCTION aigov._config_changed();
+CREATE TRIGGER providers_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON aigov.providers
+	FOR EACH STATEMENT EXECUTE FUNCTION aigov._config_changed();
+CREATE TRIGGER keys_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON aigov.keys
+	FOR EACH STATEMENT EXECUTE FUNCTION aigov._config_changed();
+CREATE TRIGGER models_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON aigov.models
+	FOR EACH STATEMENT EXECUTE FUNCTION aigov._config_changed();
+CREATE TRIGGER compat_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON aigov.compat
+	FOR EACH STATEMENT EXECUTE FUNCTION aigov._config_changed();
+
+/* Unix microseconds to timestamptz, for the workers' grouped writes. */
+CREATE FUNCTION aigov._ts(unix_us bigint)
+	RETURNS timestamptz
+	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+	AS $$SELECT '1970-01-01 00:00:00+00'::pg_catalog.timestamptz
+		OPERATOR(pg_catalog.+) ($1 OPERATOR(pg_catalog.*) '1 microsecond'::pg_catalog.interval)$$;
+COMMENT ON FUNCTION aigov._ts(bigint) IS 'Unix microseconds as timestamptz (internal)';
+
+/* Privileges: nothing for PUBLIC; see docs/security.md for the grants to give. */
+REVOKE ALL ON ALL TABLES IN SCHEMA aigov FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA aigov FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA aigov FROM PUBLIC;

@@ -1,0 +1,51 @@
+-- insert_batch: a plain INSERT goes through the same validation as
+-- aigov.submit(), in batches of 10,000 rows, and cannot forge results.
+INSERT INTO aigov.tiers (tier, rpm, tpm, tpd) VALUES ('basic', 60, 40000, 1000000);
+INSERT INTO aigov.tenants (tenant_id, tier) VALUES ('acme', 'basic'), ('beta', 'basic');
+INSERT INTO aigov.providers (provider, api_style, base_url)
+	VALUES ('openai', 'openai', 'http://127.0.0.1:18080');
+INSERT INTO aigov.models (provider, model, context_window, max_output_tokens)
+	VALUES ('openai', 'gpt-test', 128000, 4096);
+
+INSERT INTO aigov.requests (tenant_id, body, workload_class)
+SELECT CASE WHEN i % 2 = 0 THEN 'acme' ELSE 'beta' END,
+	   jsonb_build_object('model', 'gpt-test', 'max_tokens', 50,
+						  'messages', jsonb_build_array(jsonb_build_object(
+							'role', 'user', 'content', 'question number ' || i))),
+	   'batch'
+  FROM generate_series(1, 10000) AS i;
+
+SELECT tenant_id, state, count(*), min(est_tokens) > 50 AS estimated,
+	   bool_and(model = 'gpt-test') AS model_filled
+  FROM aigov.requests GROUP BY tenant_id, state ORDER BY tenant_id;
+
+-- One bad row fails the whole statement.
+INSERT INTO aigov.requests (tenant_id, body)
+SELECT CASE WHEN i = 3 THEN 'ghost' ELSE 'acme' END,
+	   '{"model": "gpt-test", "messages": [{"role": "user", "content": "x"}]}'
+  FROM generate_series(1, 5) AS i;
+INSERT INTO aigov.requests (tenant_id, body)
+	VALUES ('acme', '{"model": "gpt-test", "messages": [{"role": "user", "content": "x"}]}'),
+		   ('acme', '{"model": "gpt-test"}');
+INSERT INTO aigov.requests (tenant_id, body, workload_class)
+	VALUES ('acme', '{"model": "gpt-test", "messages": [{"role": "user", "content": "x"}]}', 'urgent');
+INSERT INTO aigov.requests (tenant_id, body, deadline)
+	VALUES ('acme', '{"model": "gpt-test", "messages": [{"role": "user", "content": "x"}]}', '2000-01-01 00:00:00+00');
+INSERT INTO aigov.requests (tenant_id, body) VALUES (NULL, '{"model": "gpt-test", "messages": []}');
+INSERT INTO aigov.requests (tenant_id, body) VALUES ('acme', NULL);
+SELECT count(*) AS jobs FROM aigov.requests;
+
+-- Worker-owned columns cannot be forged by an INSERT.
+INSERT INTO aigov.requests (tenant_id, body, state, attempts, response, error_class,
+							key_id, served_provider, degraded, est_tokens, model)
+	VALUES ('acme', '{"model": "gpt-test", "messages": [{"role": "user", "content": "x"}], "max_tokens": 10}',
+			'succeeded', 9, '{"forged": true}', 'auth', 1, 'openai', true, 1, 'other');
+SELECT state, attempts, response, error_class, key_id, served_provider, degraded,
+	   est_tokens > 10 AS estimated, model
+  FROM aigov.requests WHERE body->>'max_tokens' = '10';
+
+DELETE FROM aigov.requests;
+DELETE FROM aigov.models;
+DELETE FROM aigov.providers;
+DELETE FROM aigov.tenants;
+DELETE FROM aigov.tiers;

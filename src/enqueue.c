@@ -1,0 +1,511 @@
+/*-------------------------------------------------------------------------
+ * enqueue.c
+ *	  The enqueue path: validation, defaults and token estimation of new
+ *	  jobs, done by one BEFORE INSERT trigger on aigov.requests.
+ *
+ * aigov.submit() inserts through the same trigger, so a plain INSERT (a
+ * batch of 10,000 rows, say) is held to exactly the same rules.  The
+ * trigger also resets every column the workers own, so an INSERT cannot
+ * forge a result.
+ *
+ * IDENTIFICATION
+ *	  src/enqueue.c
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/jsonb.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "aigov.h"
+#include "shmem.h"
+#include "tokens.h"
+
+PG_FUNCTION_INFO_V1(aigov_requests_before_insert);
+PG_FUNCTION_INFO_V1(aigov_estimate_tokens);
+
+int			aigov_max_body_bytes = 1024 * 1024;
+int			aigov_default_max_tokens = 1024;
+
+/* Kept SPI plans; the plan cache revalidates them after DDL. */
+static SPIPlanPtr tenant_plan = NULL;
+static SPIPlanPtr model_plan = NULL;
+
+/* Columns of aigov.requests the trigger reads or resets, by name. */
+typedef struct RequestColumns
+{
+	int			tenant_id;
+	int			task_type;
+	int			workload_class;
+	int			model;
+	int			body;
+	int			est_tokens;
+	int			state;
+	int			deadline;
+} RequestColumns;
+
+/* Worker-owned columns: NULL on every new row. */
+static const char *const worker_owned_columns[] = {
+	"finished_at", "key_id", "served_provider", "served_model", "response",
+	"raw_response", "error_class", "error", "prompt_tokens",
+	"completion_tokens", "claimed_by", "claimed_at"
+};
+
+/* Worker-owned counters: zero on every new row. */
+static const char *const zeroed_columns[] = {"attempts", "failures"};
+
+#define N_WORKER_OWNED lengthof(worker_owned_columns)
+
+/*
+ * AigovEnqueueInit
+ *		Defines the GUCs of the enqueue path.
+ */
+void
+AigovEnqueueInit(void)
+{
+	DefineCustomIntVariable("aigov.max_body_bytes",
+							"Sets the largest request body, in bytes, that a job may carry.",
+							"Larger bodies are refused at enqueue time.",
+							&aigov_max_body_bytes,
+							1024 * 1024,
+							1024,
+							64 * 1024 * 1024,
+							PGC_SUSET,
+							GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("aigov.default_max_tokens",
+							"Sets the output budget assumed for a job whose body sets no max_tokens.",
+							"It is capped by the model's max_output_tokens and counts toward est_tokens.",
+							&aigov_default_max_tokens,
+							1024,
+							1,
+							1000000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+}
+
+/*
+ * column_number
+ *		Attribute number of a column of aigov.requests; a missing column is
+ *		a broken installation, not a user error.
+ */
+static int
+column_number(TupleDesc tupdesc, const char *name)
+{
+	int			attnum = SPI_fnumber(tupdesc, name);
+
+	if (attnum <= 0)
+		elog(ERROR, "column \"%s\" of aigov.requests is missing", name);
+	return attnum;
+}
+
+/*
+ * report_body_status
+ *		Raises the error that matches a token-estimator status.  Never
+ *		returns for a status other than AIGOV_TOKENS_OK.
+ */
+static void
+report_body_status(AigovTokensStatus status, const AigovTokenEstimate *est)
+{
+	switch (status)
+	{
+		case AIGOV_TOKENS_OK:
+			return;
+		case AIGOV_TOKENS_NOT_OBJECT:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("request body must be a JSON object"),
+					 errhint("Pass an OpenAI chat-completions request such as {\"model\": \"...\", \"messages\": [...]}.")));
+			break;
+		case AIGOV_TOKENS_NO_MODEL:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("request body has no \"model\""),
+					 errdetail("\"model\" must be a non-empty string."),
+					 errhint("Name the model to use, for example \"model\": \"gpt-4o-mini\".")));
+			break;
+		case AIGOV_TOKENS_NO_MESSAGES:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("request body has no \"messages\""),
+					 errdetail("\"messages\" must be a non-empty array."),
+					 errhint("Add at least one message, for example {\"role\": \"user\", \"content\": \"...\"}.")));
+			break;
+		case AIGOV_TOKENS_BAD_MESSAGE:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("message %d of the request body is invalid",
+							est->bad_message_index),
+					 errdetail("Each message must be an object with a string \"role\"."),
+					 errhint("Messages are numbered from 0.")));
+			break;
+		case AIGOV_TOKENS_BAD_MAX_TOKENS:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("request body has an invalid \"max_tokens\""),
+					 errdetail("\"max_tokens\" and \"max_completion_tokens\" must be positive integers."),
+					 errhint("Remove it to use the model's default output budget.")));
+			break;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("request body is not valid JSON: %s",
+							aigov_tokens_status_message(status))));
+			break;
+	}
+}
+
+/*
+ * body_model
+ *		The "model" string of a jsonb body, palloc'd, or NULL.
+ */
+static char *
+body_model(Jsonb *body)
+{
+	JsonbValue *v;
+
+	if (!JB_ROOT_IS_OBJECT(body))
+		return NULL;
+	v = getKeyJsonValueFromContainer(&body->root, "model", 5, NULL);
+	if (v == NULL || v->type != jbvString || v->val.string.len == 0)
+		return NULL;
+	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+/*
+ * estimate_body
+ *		Checks a body's size and shape and estimates its prompt tokens.
+ *		Raises an error for any bad body.
+ */
+static void
+estimate_body(Jsonb *body, AigovTokenEstimate *est)
+{
+	char	   *text;
+	size_t		len;
+	AigovTokensStatus status;
+
+	if (!JB_ROOT_IS_OBJECT(body))
+		report_body_status(AIGOV_TOKENS_NOT_OBJECT, est);
+
+	text = JsonbToCString(NULL, &body->root, VARSIZE(body));
+	len = strlen(text);
+	if (len > (size_t) aigov_max_body_bytes)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("request body of %zu bytes exceeds the limit of %d bytes",
+						len, aigov_max_body_bytes),
+				 errhint("Shorten the messages, or raise \"aigov.max_body_bytes\".")));
+
+	status = aigov_tokens_estimate_request(text, len, est);
+	pfree(text);
+	report_body_status(status, est);
+}
+
+/*
+ * check_tenant
+ *		Refuses an unknown or disabled tenant.  Caller is connected to SPI.
+ */
+static void
+check_tenant(const char *tenant_id)
+{
+	Datum		arg = CStringGetTextDatum(tenant_id);
+	Oid			argtype = TEXTOID;
+	bool		isnull;
+	int			ret;
+
+	if (tenant_plan == NULL)
+	{
+		SPIPlanPtr	plan;
+
+		plan = SPI_prepare("SELECT enabled FROM aigov.tenants"
+						   " WHERE tenant_id OPERATOR(pg_catalog.=) $1",
+						   1, &argtype);
+		if (plan == NULL)
+			elog(ERROR, "could not prepare tenant lookup: %s",
+				 SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not keep tenant lookup plan");
+		tenant_plan = plan;
+	}
+
+	ret = SPI_execute_plan(tenant_plan, &arg, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not look up tenant: %s", SPI_result_code_string(ret));
+
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("tenant \"%s\" does not exist", tenant_id),
+				 errhint("Add it to aigov.tenants first.")));
+
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+									SPI_tuptable->tupdesc, 1, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("tenant \"%s\" is disabled", tenant_id),
+				 errhint("Set enabled = true in aigov.tenants to accept its jobs again.")));
+}
+
+/*
+ * model_output_limit
+ *		The largest max_output_tokens among enabled providers serving a
+ *		model.  Refuses a model no enabled provider serves.  Caller is
+ *		connected to SPI.
+ */
+static int64
+model_output_limit(const char *model)
+{
+	Datum		arg = CStringGetTextDatum(model);
+	Oid			argtype = TEXTOID;
+	bool		isnull;
+	int64		total;
+	Datum		limit;
+	int			ret;
+
+	if (model_plan == NULL)
+	{
+		SPIPlanPtr	plan;
+
+		plan = SPI_prepare("SELECT pg_catalog.count(*),"
+						   " pg_catalog.max(m.max_output_tokens) FILTER (WHERE p.enabled)"
+						   " FROM aigov.models m"
+						   " JOIN aigov.providers p"
+						   " ON p.provider OPERATOR(pg_catalog.=) m.provider"
+						   " WHERE m.model OPERATOR(pg_catalog.=) $1",
+						   1, &argtype);
+		if (plan == NULL)
+			elog(ERROR, "could not prepare model lookup: %s",
+				 SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not keep model lookup plan");
+		model_plan = plan;
+	}
+
+	ret = SPI_execute_plan(model_plan, &arg, NULL, true, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not look up model: %s", SPI_result_code_string(ret));
+
+	total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+										SPI_tuptable->tupdesc, 1, &isnull));
+	limit = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2,
+						  &isnull);
+	if (total == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" is not served by any provider", model),
+				 errhint("Add it to aigov.models for an enabled provider.")));
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" is served only by disabled providers", model),
+				 errhint("Enable one of its providers in aigov.providers.")));
+	return DatumGetInt32(limit);
+}
+
+/*
+ * text_column
+ *		A text column of the new row as a C string, or NULL.
+ */
+static char *
+text_column(HeapTuple tuple, TupleDesc tupdesc, int attnum)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, tupdesc, attnum, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+/*
+ * check_workload_class
+ *		Refuses a workload class other than the three aigov schedules.
+ */
+static void
+check_workload_class(const char *workload_class)
+{
+	if (workload_class != NULL &&
+		strcmp(workload_class, "interactive") != 0 &&
+		strcmp(workload_class, "background") != 0 &&
+		strcmp(workload_class, "batch") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid workload class \"%s\"", workload_class),
+				 errhint("Use \"interactive\", \"background\" or \"batch\".")));
+}
+
+/*
+ * AigovValidateJob
+ *		Checks everything about a new job that can be wrong: its tenant,
+ *		body, model, output budget, task type and workload class.  Returns
+ *		the estimated tokens (prompt plus output budget) and the model.
+ *		Raises an error for anything bad.  Used by the enqueue trigger and,
+ *		before it inserts, by aigov.submit(), so that its errors carry no
+ *		trigger context.
+ */
+int64
+AigovValidateJob(const char *tenant_id, Jsonb *body, const char *task_type,
+				 const char *workload_class, char **model_out)
+{
+	AigovTokenEstimate est;
+	char	   *model;
+	int64		output_limit;
+	int64		output_budget;
+
+	check_workload_class(workload_class);
+	if (task_type != NULL && task_type[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("task_type must not be empty"),
+				 errhint("Omit it to use \"chat\", or name a task type of aigov.compat.")));
+
+	estimate_body(body, &est);
+	model = body_model(body);
+	if (model == NULL)			/* the estimator checked it already */
+		elog(ERROR, "request body lost its model");
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "could not connect to SPI");
+	check_tenant(tenant_id);
+	output_limit = model_output_limit(model);
+	SPI_finish();
+
+	if (est.max_output_tokens > output_limit)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_tokens %lld exceeds the output limit of model \"%s\"",
+						(long long) est.max_output_tokens, model),
+				 errdetail("The model's largest max_output_tokens is %lld.",
+						   (long long) output_limit),
+				 errhint("Lower max_tokens to at most %lld.",
+						 (long long) output_limit)));
+
+	if (est.max_output_tokens > 0)
+		output_budget = est.max_output_tokens;
+	else
+		output_budget = Min((int64) aigov_default_max_tokens, output_limit);
+
+	*model_out = model;
+	return est.prompt_tokens + output_budget;
+}
+
+/*
+ * aigov_requests_before_insert
+ *		BEFORE INSERT ROW trigger of aigov.requests: validates the job,
+ *		fills model and est_tokens, and resets worker-owned columns.
+ */
+Datum
+aigov_requests_before_insert(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	tupdesc;
+	HeapTuple	tuple;
+	RequestColumns col;
+	char	   *tenant_id;
+	char	   *model;
+	Jsonb	   *body;
+	bool		isnull;
+	Datum		d;
+	int64		est_tokens;
+	int			ncols = 0;
+	int			colnums[N_WORKER_OWNED + 8];
+	Datum		values[N_WORKER_OWNED + 8];
+	bool		nulls[N_WORKER_OWNED + 8];
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		elog(ERROR, "aigov_requests_before_insert must run as a BEFORE INSERT row trigger");
+
+	tupdesc = RelationGetDescr(trigdata->tg_relation);
+	tuple = trigdata->tg_trigtuple;
+
+	col.tenant_id = column_number(tupdesc, "tenant_id");
+	col.task_type = column_number(tupdesc, "task_type");
+	col.workload_class = column_number(tupdesc, "workload_class");
+	col.model = column_number(tupdesc, "model");
+	col.body = column_number(tupdesc, "body");
+	col.est_tokens = column_number(tupdesc, "est_tokens");
+	col.state = column_number(tupdesc, "state");
+	col.deadline = column_number(tupdesc, "deadline");
+
+	tenant_id = text_column(tuple, tupdesc, col.tenant_id);
+	if (tenant_id == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("tenant_id of a job must not be null"),
+				 errhint("Every job belongs to a tenant of aigov.tenants.")));
+
+	d = SPI_getbinval(tuple, tupdesc, col.body, &isnull);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("body of a job must not be null"),
+				 errhint("Pass an OpenAI chat-completions request as jsonb.")));
+	body = DatumGetJsonbP(d);
+
+	d = SPI_getbinval(tuple, tupdesc, col.deadline, &isnull);
+	if (!isnull && DatumGetTimestampTz(d) < GetCurrentTransactionStartTimestamp())
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("deadline \"%s\" is in the past",
+						timestamptz_to_str(DatumGetTimestampTz(d))),
+				 errhint("Give a deadline after now(), or none.")));
+
+	est_tokens = AigovValidateJob(tenant_id, body,
+								  text_column(tuple, tupdesc, col.task_type),
+								  text_column(tuple, tupdesc, col.workload_class),
+								  &model);
+
+	colnums[ncols] = col.model;
+	values[ncols] = CStringGetTextDatum(model);
+	nulls[ncols++] = false;
+	colnums[ncols] = col.est_tokens;
+	values[ncols] = Int64GetDatum(est_tokens);
+	nulls[ncols++] = false;
+	colnums[ncols] = col.state;
+	values[ncols] = CStringGetTextDatum(AIGOV_STATE_QUEUED);
+	nulls[ncols++] = false;
+	for (int i = 0; i < (int) lengthof(zeroed_columns); i++)
+	{
+		colnums[ncols] = column_number(tupdesc, zeroed_columns[i]);
+		values[ncols] = Int32GetDatum(0);
+		nulls[ncols++] = false;
+	}
+	colnums[ncols] = column_number(tupdesc, "degraded");
+	values[ncols] = BoolGetDatum(false);
+	nulls[ncols++] = false;
+	for (int i = 0; i < (int) N_WORKER_OWNED; i++)
+	{
+		colnums[ncols] = column_number(tupdesc, worker_owned_columns[i]);
+		values[ncols] = (Datum) 0;
+		nulls[ncols++] = true;
+	}
+
+	tuple = heap_modify_tuple_by_cols(tuple, tupdesc, ncols, colnums,
+									  values, nulls);
+	AigovNoteEnqueue();
+	return PointerGetDatum(tuple);
+}
+
+/*
+ * aigov_estimate_tokens
+ *		SQL aigov.estimate_tokens(body): the prompt-token estimate the
+ *		enqueue path would use, without the output budget.
+ */
+Datum
+aigov_estimate_tokens(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *body = PG_GETARG_JSONB_P(0);
+	AigovTokenEstimate est;
+
+	estimate_body(body, &est);
+	PG_RETURN_INT64(est.prompt_tokens);
+}

@@ -1,0 +1,423 @@
+/*-------------------------------------------------------------------------
+ * functions.c
+ *	  The SQL-callable API: aigov.submit, aigov.result, aigov.wait and
+ *	  aigov.cancel.
+ *
+ * submit() inserts through aigov.requests, so the enqueue trigger
+ * (enqueue.c) validates it exactly as it validates a plain INSERT.
+ * result() and wait() share one query; wait() re-runs it on a short latch
+ * timeout, each time under a fresh snapshot.
+ *
+ * IDENTIFICATION
+ *	  src/functions.c
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/latch.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "aigov.h"
+#include "shmem.h"
+
+PG_FUNCTION_INFO_V1(aigov_submit);
+PG_FUNCTION_INFO_V1(aigov_result);
+PG_FUNCTION_INFO_V1(aigov_wait);
+PG_FUNCTION_INFO_V1(aigov_cancel);
+PG_FUNCTION_INFO_V1(aigov_config_changed);
+
+/* Columns of the result row, in the order of aigov.result's OUT list. */
+#define RESULT_NATTS 9
+
+/* Longest pause between two looks at a job in aigov.wait, in ms. */
+#define WAIT_MAX_SLEEP_MS 20
+
+static SPIPlanPtr submit_plan = NULL;
+static SPIPlanPtr result_plan = NULL;
+static SPIPlanPtr cancel_plan = NULL;
+
+/*
+ * keep_plan
+ *		Prepares a query once per backend and keeps its plan.
+ */
+static SPIPlanPtr
+keep_plan(SPIPlanPtr *slot, const char *query, int nargs, Oid *argtypes)
+{
+	if (*slot == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(query, nargs, argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "could not prepare query: %s",
+				 SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not keep query plan");
+		*slot = plan;
+	}
+	return *slot;
+}
+
+/*
+ * aigov_submit
+ *		aigov.submit(tenant_id, body, task_type, workload_class, max_wait,
+ *		priority): enqueues one job and answers accepted/202 with a poll
+ *		statement.
+ */
+Datum
+aigov_submit(PG_FUNCTION_ARGS)
+{
+	Oid			argtypes[6] = {TEXTOID, JSONBOID, TEXTOID, TEXTOID, INTERVALOID, INT4OID};
+	Datum		args[6];
+	char		argnulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	TupleDesc	tupdesc;
+	Datum		values[6];
+	bool		nulls[6] = {false, false, false, false, false, false};
+	int64		job_id;
+	bool		isnull;
+	int			ret;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("tenant_id must not be null"),
+				 errhint("Pass the id of a tenant of aigov.tenants.")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("body must not be null"),
+				 errhint("Pass an OpenAI chat-completions request as jsonb.")));
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("task_type must not be null"),
+				 errhint("Omit it to use \"chat\".")));
+	if (PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("workload_class must not be null"),
+				 errhint("Use \"interactive\", \"background\" or \"batch\".")));
+	if (!PG_ARGISNULL(4))
+	{
+		Interval   *max_wait = PG_GETARG_INTERVAL_P(4);
+
+		if (max_wait->month < 0 || max_wait->day < 0 || max_wait->time < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("max_wait \"%s\" must not be negative",
+							DatumGetCString(DirectFunctionCall1(interval_out,
+																PointerGetDatum(max_wait)))),
+					 errhint("Pass a positive interval, or NULL to wait without limit.")));
+	}
+
+	/* Validate here too, so that errors carry no trigger context. */
+	{
+		char	   *model;
+
+		(void) AigovValidateJob(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+								PG_GETARG_JSONB_P(1),
+								text_to_cstring(PG_GETARG_TEXT_PP(2)),
+								text_to_cstring(PG_GETARG_TEXT_PP(3)),
+								&model);
+	}
+
+	for (int i = 0; i < 6; i++)
+	{
+		args[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+		if (PG_ARGISNULL(i))
+			argnulls[i] = 'n';
+	}
+	if (PG_ARGISNULL(5))
+	{
+		args[5] = Int32GetDatum(0);
+		argnulls[5] = ' ';
+	}
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "could not connect to SPI");
+	keep_plan(&submit_plan,
+			  "INSERT INTO aigov.requests"
+			  " (tenant_id, body, task_type, workload_class, deadline, priority)"
+			  " VALUES ($1, $2, $3, $4,"
+			  " pg_catalog.now() OPERATOR(pg_catalog.+) $5, $6)"
+			  " RETURNING id",
+			  6, argtypes);
+	ret = SPI_execute_plan(submit_plan, args, argnulls, false, 1);
+	if (ret != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+		elog(ERROR, "could not enqueue job: %s", SPI_result_code_string(ret));
+	job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+										 SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+
+	values[0] = Int64GetDatum(job_id);
+	values[1] = CStringGetTextDatum("accepted");
+	values[2] = Int32GetDatum(202);
+	nulls[3] = true;
+	nulls[4] = true;
+	values[5] = CStringGetTextDatum(psprintf("SELECT * FROM aigov.result(" INT64_FORMAT ")",
+											 job_id));
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * fetch_result
+ *		Reads one job's result row into values/nulls (RESULT_NATTS each).
+ *		Returns false if the job does not exist.  *is_final tells whether
+ *		the job reached a final state, *own_xact whether this transaction
+ *		inserted it (and so no worker can see it yet).  Caller is connected
+ *		to SPI; the values live in the caller's upper memory context.
+ */
+static bool
+fetch_result(int64 job_id, Datum *values, bool *nulls, bool *is_final,
+			 bool *own_xact)
+{
+	Oid			argtype = INT8OID;
+	Datum		arg = Int64GetDatum(job_id);
+	HeapTuple	tuple;
+	TupleDesc	tupdesc;
+	bool		isnull;
+	int			ret;
+
+	keep_plan(&result_plan,
+			  "SELECT r.id, r.state,"
+			  " CASE r.state"
+			  "  WHEN 'queued' THEN 202 WHEN 'in_flight' THEN 202"
+			  "  WHEN 'succeeded' THEN 200 WHEN 'rejected' THEN 429"
+			  "  WHEN 'expired' THEN 504 WHEN 'cancelled' THEN 499"
+			  "  ELSE COALESCE(CASE WHEN (r.error OPERATOR(pg_catalog.->>) 'http_status')"
+			  "   OPERATOR(pg_catalog.~) '^[1-5][0-9][0-9]$'"
+			  "   THEN (r.error OPERATOR(pg_catalog.->>) 'http_status')::pg_catalog.int4 END, 502)"
+			  " END,"
+			  " r.response, r.error,"
+			  " CASE WHEN r.state OPERATOR(pg_catalog.=) 'queued'"
+			  "   AND r.not_before OPERATOR(pg_catalog.>) pg_catalog.clock_timestamp()"
+			  "  THEN r.not_before"
+			  "  WHEN r.state OPERATOR(pg_catalog.=) 'rejected'"
+			  "  THEN (r.error OPERATOR(pg_catalog.->>) 'retry_at')::pg_catalog.timestamptz"
+			  " END,"
+			  " r.served_provider, r.served_model, r.degraded,"
+			  " r.state OPERATOR(pg_catalog.<>) ALL (ARRAY['queued', 'in_flight']),"
+			  " r.xmin"
+			  " FROM aigov.requests r WHERE r.id OPERATOR(pg_catalog.=) $1",
+			  1, &argtype);
+
+	ret = SPI_execute_plan(result_plan, &arg, NULL, false, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read job: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+		return false;
+
+	tuple = SPI_tuptable->vals[0];
+	tupdesc = SPI_tuptable->tupdesc;
+	for (int i = 0; i < RESULT_NATTS; i++)
+	{
+		values[i] = SPI_getbinval(tuple, tupdesc, i + 1, &nulls[i]);
+		if (!nulls[i])
+		{
+			Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+
+			values[i] = SPI_datumTransfer(values[i], att->attbyval, att->attlen);
+		}
+	}
+	*is_final = DatumGetBool(SPI_getbinval(tuple, tupdesc, RESULT_NATTS + 1, &isnull));
+	*own_xact = TransactionIdIsCurrentTransactionId(
+		DatumGetTransactionId(SPI_getbinval(tuple, tupdesc, RESULT_NATTS + 2, &isnull)));
+	return true;
+}
+
+/*
+ * report_missing_job
+ *		Raises the error for a job id that does not exist.
+ */
+static void
+report_missing_job(int64 job_id)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("job " INT64_FORMAT " does not exist", job_id),
+			 errhint("Use the job_id that aigov.submit() returned.")));
+}
+
+/*
+ * result_datum
+ *		Forms the composite result of aigov.result / aigov.wait.
+ */
+static Datum
+result_datum(FunctionCallInfo fcinfo, Datum *values, bool *nulls)
+{
+	TupleDesc	tupdesc;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
+}
+
+/*
+ * aigov_result
+ *		aigov.result(job_id): the state of one job.
+ */
+Datum
+aigov_result(PG_FUNCTION_ARGS)
+{
+	int64		job_id = PG_GETARG_INT64(0);
+	Datum		values[RESULT_NATTS];
+	bool		nulls[RESULT_NATTS];
+	bool		is_final;
+	bool		own_xact;
+	bool		found;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "could not connect to SPI");
+	found = fetch_result(job_id, values, nulls, &is_final, &own_xact);
+	SPI_finish();
+	if (!found)
+		report_missing_job(job_id);
+
+	PG_RETURN_DATUM(result_datum(fcinfo, values, nulls));
+}
+
+/*
+ * aigov_wait
+ *		aigov.wait(job_id, timeout): polls the job under fresh snapshots,
+ *		sleeping on the latch between looks, until it is final or the
+ *		timeout passes.  Needs READ COMMITTED, since a transaction snapshot
+ *		would never show the worker's update.
+ */
+Datum
+aigov_wait(PG_FUNCTION_ARGS)
+{
+	int64		job_id = PG_GETARG_INT64(0);
+	Interval   *timeout = PG_GETARG_INTERVAL_P(1);
+	Datum		values[RESULT_NATTS];
+	bool		nulls[RESULT_NATTS];
+	bool		is_final = false;
+	bool		own_xact = false;
+	TimestampTz deadline;
+	long		sleep_ms = 1;
+
+	if (timeout->month < 0 || timeout->day < 0 || timeout->time < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("timeout \"%s\" must not be negative",
+						DatumGetCString(DirectFunctionCall1(interval_out,
+															PointerGetDatum(timeout)))),
+				 errhint("Pass a positive interval such as '30 seconds'.")));
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("aigov.wait cannot run in a REPEATABLE READ or SERIALIZABLE transaction"),
+				 errdetail("Its snapshot would never show the job finishing."),
+				 errhint("Call it in a READ COMMITTED transaction, or poll aigov.result().")));
+
+	deadline = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+													   TimestampTzGetDatum(GetCurrentTimestamp()),
+													   PointerGetDatum(timeout)));
+
+	for (;;)
+	{
+		bool		found;
+		long		remaining_ms;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "could not connect to SPI");
+		found = fetch_result(job_id, values, nulls, &is_final, &own_xact);
+		SPI_finish();
+		if (!found)
+			report_missing_job(job_id);
+		if (is_final)
+			break;
+		if (own_xact)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("job " INT64_FORMAT " was submitted in this transaction", job_id),
+					 errdetail("No worker can see it before the transaction commits."),
+					 errhint("Commit first, then call aigov.wait().")));
+
+		remaining_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+		if (remaining_ms <= 0)
+			break;
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 Min(sleep_ms, remaining_ms), PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		sleep_ms = Min(sleep_ms * 2, WAIT_MAX_SLEEP_MS);
+	}
+
+	PG_RETURN_DATUM(result_datum(fcinfo, values, nulls));
+}
+
+/*
+ * aigov_cancel
+ *		aigov.cancel(job_id): cancels a job that is queued or in flight.
+ *		Returns false if it was already final.  A worker holding the job
+ *		finds it no longer in_flight and discards the provider's answer.
+ */
+Datum
+aigov_cancel(PG_FUNCTION_ARGS)
+{
+	int64		job_id = PG_GETARG_INT64(0);
+	Oid			argtype = INT8OID;
+	Datum		arg = Int64GetDatum(job_id);
+	bool		isnull;
+	bool		cancelled;
+	int			ret;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "could not connect to SPI");
+	keep_plan(&cancel_plan,
+			  "WITH job AS (SELECT id, tenant_id FROM aigov.requests"
+			  "  WHERE id OPERATOR(pg_catalog.=) $1),"
+			  " done AS (UPDATE aigov.requests r"
+			  "  SET state = 'cancelled', finished_at = pg_catalog.clock_timestamp()"
+			  "  FROM job WHERE r.id OPERATOR(pg_catalog.=) job.id"
+			  "  AND r.tenant_id OPERATOR(pg_catalog.=) job.tenant_id"
+			  "  AND r.state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'in_flight'])"
+			  "  RETURNING r.id)"
+			  " SELECT (SELECT pg_catalog.count(*) FROM job),"
+			  "  (SELECT pg_catalog.count(*) FROM done)",
+			  1, &argtype);
+	ret = SPI_execute_plan(cancel_plan, &arg, NULL, false, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not cancel job: %s", SPI_result_code_string(ret));
+	if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+									SPI_tuptable->tupdesc, 1, &isnull)) == 0)
+	{
+		SPI_finish();
+		report_missing_job(job_id);
+	}
+	cancelled = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+											SPI_tuptable->tupdesc, 2, &isnull)) > 0;
+	SPI_finish();
+	PG_RETURN_BOOL(cancelled);
+}
+
+/*
+ * aigov_config_changed
+ *		AFTER ... FOR EACH STATEMENT trigger of the configuration tables:
+ *		the workers reload their cache when this transaction commits.
+ */
+Datum
+aigov_config_changed(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "aigov_config_changed must run as a trigger");
+	AigovNoteConfigChange();
+	return PointerGetDatum(NULL);
+}

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# test/run-tests.sh: the one test command (`make test`).
+#
+# Installs missing Debian packages (as root), builds with warnings as errors,
+# installs, then runs every suite: static analysis, cmocka unit tests, the
+# emulator's tests, pg_regress and isolation tests against a throwaway
+# cluster, and the TAP tests.  The cluster and the emulator are stopped even
+# when a suite fails.  Ends with one line "N passed, N failed" and exits
+# non-zero if anything failed.
+set -uo pipefail
+
+. "$(dirname "$0")/lib.sh"
+cd "$AIGOV_ROOT" || exit 1
+
+PASSED=0
+FAILED=0
+FAILED_SUITES=()
+
+trap aigov_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# count_tap LOG: adds the ok / not ok lines of a TAP log to the totals.
+count_tap() {
+	local ok notok
+	ok=$(grep -cE '^[[:space:]]*ok [0-9]+' "$1")
+	notok=$(grep -cE '^[[:space:]]*not ok [0-9]+' "$1")
+	PASSED=$((PASSED + ok))
+	FAILED=$((FAILED + notok))
+	echo "$ok $notok"
+}
+
+# suite NAME STATUS LOG PASSED FAILED: records a suite's outcome.  A suite
+# that failed without reporting a failed test counts as one failure.
+suite() {
+	local name=$1 status=$2 log=$3 ok=$4 notok=$5
+	if [ "$status" -ne 0 ] && [ "$notok" -eq 0 ]; then
+		FAILED=$((FAILED + 1))
+		notok=1
+	fi
+	if [ "$notok" -ne 0 ]; then
+		FAILED_SUITES+=("$name")
+		aigov_log "$name: $ok passed, $notok failed (log follows)"
+		tail -n 60 "$log" >&2
+	else
+		aigov_log "$name: $ok passed"
+	fi
+}
+
+aigov_install_deps || exit 1
+aigov_scratch
+LOGS="$AIGOV_TMP/logs"
+mkdir -p "$LOGS"
+
+aigov_log "building"
+if ! aigov_build >"$LOGS/build.log" 2>&1; then
+	cat "$LOGS/build.log" >&2
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+# Static analysis of the extension's C code.
+aigov_log "static analysis"
+cppcheck --quiet --enable=warning,portability --error-exitcode=1 \
+	--inline-suppr --std=c11 -Isrc src >"$LOGS/cppcheck.log" 2>&1
+st=$?
+if [ $st -eq 0 ]; then PASSED=$((PASSED + 1)); else FAILED=$((FAILED + 1)); fi
+suite cppcheck $st "$LOGS/cppcheck.log" $((st == 0)) $((st != 0))
+
+# cmocka tests of the pure C modules, under ASan and UBSan.
+aigov_log "unit tests"
+make -s -C test/unit check >"$LOGS/unit.log" 2>&1
+st=$?
+read -r ok notok < <(count_tap "$LOGS/unit.log")
+suite unit $st "$LOGS/unit.log" "$ok" "$notok"
+
+# The provider emulator's own unit and integration tests.
+aigov_log "emulator tests"
+make -s -C emulator check >"$LOGS/emulator.log" 2>&1
+st=$?
+read -r ok notok < <(count_tap "$LOGS/emulator.log")
+suite emulator $st "$LOGS/emulator.log" "$ok" "$notok"
+
+# Suites that need PostgreSQL run as the postgres OS user from a copy of the
+# test files in the scratch folder.
+SUITE_DIR="$AIGOV_TMP/suite"
+mkdir -p "$SUITE_DIR/bin"
+cp -r sql expected "$SUITE_DIR/"
+[ -d specs ] && cp -r specs "$SUITE_DIR/"
+[ -d t ] && cp -r t "$SUITE_DIR/"
+cp emulator/aigov-emulator "$SUITE_DIR/bin/" 2>/dev/null
+cp -r test/fixtures "$SUITE_DIR/" 2>/dev/null
+[ "$(id -u)" -eq 0 ] && chown -R postgres: "$AIGOV_TMP"
+
+aigov_log "starting a throwaway cluster"
+if ! aigov_cluster_start; then
+	echo "$PASSED passed, $((FAILED + 1)) failed"
+	exit 1
+fi
+
+PGXS_DIR=$(aigov_pgxs_dir)
+REGRESS=$(make -s --no-print-directory print-REGRESS)
+ISOLATION=$(make -s --no-print-directory print-ISOLATION)
+
+aigov_log "pg_regress"
+aigov_as_pg "$PGXS_DIR/src/test/regress/pg_regress" \
+	--inputdir="$SUITE_DIR" --outputdir="$SUITE_DIR/regress" \
+	--bindir="$(aigov_pg_bindir)" --host="$PGHOST" --port="$PGPORT" \
+	--user="$PGUSER" --dbname=aigov_regress $REGRESS >"$LOGS/regress.log" 2>&1
+st=$?
+ok=$(grep -cE '\.\.\. ok' "$LOGS/regress.log")
+notok=$(grep -cE '\.\.\. (FAILED|failed)' "$LOGS/regress.log")
+PASSED=$((PASSED + ok))
+FAILED=$((FAILED + notok))
+[ $st -ne 0 ] && [ -f "$SUITE_DIR/regress/regression.diffs" ] &&
+	cat "$SUITE_DIR/regress/regression.diffs" >>"$LOGS/regress.log"
+suite pg_regress $st "$LOGS/regress.log" "$ok" "$notok"
+
+if [ -n "$ISOLATION" ]; then
+	aigov_log "isolation"
+	aigov_as_pg "$PGXS_DIR/src/test/isolation/pg_isolation_regress" \
+		--inputdir="$SUITE_DIR" --outputdir="$SUITE_DIR/isolation" \
+		--bindir="$(aigov_pg_bindir)" --host="$PGHOST" --port="$PGPORT" \
+		--user="$PGUSER" --dbname=aigov_isolation $ISOLATION >"$LOGS/isolation.log" 2>&1
+	st=$?
+	ok=$(grep -cE '\.\.\. ok' "$LOGS/isolation.log")
+	notok=$(grep -cE '\.\.\. (FAILED|failed)' "$LOGS/isolation.log")
+	PASSED=$((PASSED + ok))
+	FAILED=$((FAILED + notok))
+	[ $st -ne 0 ] && [ -f "$SUITE_DIR/isolation/regression.diffs" ] &&
+		cat "$SUITE_DIR/isolation/regression.diffs" >>"$LOGS/isolation.log"
+	suite isolation $st "$LOGS/isolation.log" "$ok" "$notok"
+fi
+
+aigov_cluster_stop
+
+# TAP tests start their own clusters (PostgreSQL::Test::Cluster).
+if compgen -G "$SUITE_DIR/t/*.pl" >/dev/null; then
+	aigov_log "TAP tests"
+	(cd "$SUITE_DIR" && aigov_as_pg env \
+		PERL5LIB="$PGXS_DIR/src/test/perl" \
+		PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" \
+		TESTDIR="$SUITE_DIR" AIGOV_EMULATOR="$SUITE_DIR/bin/aigov-emulator" \
+		AIGOV_FIXTURES="$SUITE_DIR/fixtures" \
+		prove -v t/) >"$LOGS/tap.log" 2>&1
+	st=$?
+	read -r ok notok < <(count_tap "$LOGS/tap.log")
+	suite tap $st "$LOGS/tap.log" "$ok" "$notok"
+fi
+
+if [ ${#FAILED_SUITES[@]} -gt 0 ]; then
+	aigov_log "failed suites: ${FAILED_SUITES[*]}"
+	if [ "${CI:-}" != true ]; then AIGOV_KEEP_TMP=1; aigov_log "logs kept in $LOGS"; fi
+fi
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
