@@ -20,6 +20,11 @@ PG_CPPFLAGS += -DAIGOV_VERSION=\"$(EXTVERSION)\" -Isrc \
                $(shell pkg-config --cflags libcurl jansson)
 SHLIB_LINK  += $(shell pkg-config --libs libcurl jansson)
 
+# The postgres binary exports a json_object() of its own (the SQL
+# function), which would win the dynamic symbol lookup over jansson's; see
+# src/jansson_compat.h.  Only the pure files (no postgres.h) use jansson.
+PURE_OBJS    = $(patsubst %.c,%.o,$(shell grep -L '"postgres.h"' src/*.c))
+
 # pg_regress suites; the order matters (install first).
 REGRESS      = install tiers_tenants providers_keys submit insert_batch \
                result_cancel_wait
@@ -28,6 +33,8 @@ TAP_TESTS    = 1
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+$(PURE_OBJS): override CPPFLAGS += -include src/jansson_compat.h
 
 .PHONY: emulator test demo unit
 emulator:

@@ -291,6 +291,13 @@ CREATE FUNCTION aigov.version()
 	AS 'MODULE_PATHNAME', 'aigov_version';
 COMMENT ON FUNCTION aigov.version() IS 'The version of the loaded aigov library';
 
+CREATE FUNCTION aigov.worker_status()
+	RETURNS TABLE (worker integer, pid integer, in_flight bigint, claimed bigint,
+				   completed bigint, config_reloads bigint)
+	LANGUAGE c VOLATILE
+	AS 'MODULE_PATHNAME', 'aigov_worker_status';
+COMMENT ON FUNCTION aigov.worker_status() IS 'The dispatcher workers: pid, calls in flight and counters since they started';
+
 /*
  * Workers cache the configuration; a statement trigger on each config
  * table tells them to reload it when the change commits.

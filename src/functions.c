@@ -26,6 +26,7 @@
 #include "utils/datetime.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
+#include "utils/tuplestore.h"
 #include "utils/wait_event.h"
 
 #include "aigov.h"
@@ -36,6 +37,7 @@ PG_FUNCTION_INFO_V1(aigov_result);
 PG_FUNCTION_INFO_V1(aigov_wait);
 PG_FUNCTION_INFO_V1(aigov_cancel);
 PG_FUNCTION_INFO_V1(aigov_config_changed);
+PG_FUNCTION_INFO_V1(aigov_worker_status);
 
 /* Columns of the result row, in the order of aigov.result's OUT list. */
 #define RESULT_NATTS 9
@@ -420,4 +422,35 @@ aigov_config_changed(PG_FUNCTION_ARGS)
 		elog(ERROR, "aigov_config_changed must run as a trigger");
 	AigovNoteConfigChange();
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * aigov_worker_status
+ *		aigov.worker_status(): one row per dispatcher slot, from shared
+ *		memory.  The counters are written by each worker alone.
+ */
+Datum
+aigov_worker_status(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	AigovShmemCheckAttached();
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < AigovState->nslots; i++)
+	{
+		AigovWorkerSlot *slot = &AigovState->slots[i];
+		Datum		values[6];
+		bool		nulls[6] = {false, false, false, false, false, false};
+		pid_t		pid = slot->pid;
+
+		values[0] = Int32GetDatum(i);
+		values[1] = Int32GetDatum(pid);
+		nulls[1] = (pid == 0);
+		values[2] = Int64GetDatum((int64) pg_atomic_read_u64(&slot->in_flight));
+		values[3] = Int64GetDatum((int64) pg_atomic_read_u64(&slot->claimed));
+		values[4] = Int64GetDatum((int64) pg_atomic_read_u64(&slot->completed));
+		values[5] = Int64GetDatum((int64) pg_atomic_read_u64(&slot->config_reloads));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }

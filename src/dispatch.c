@@ -1,0 +1,504 @@
+/*-------------------------------------------------------------------------
+ * dispatch.c
+ *	  The libcurl multi pipeline of one dispatcher worker: starts
+ *	  transfers, drives them from one wait that also watches the process
+ *	  latch, and hands finished jobs back to worker.c.
+ *
+ * curl's sockets live in an epoll set of our own; that epoll descriptor is
+ * one event of a PostgreSQL WaitEventSet next to the latch and postmaster
+ * death, so one WaitEventSetWait() sleeps until a socket is ready, a job
+ * is enqueued, a signal arrives or curl's timer fires, and the cost per
+ * wake-up does not grow with the number of transfers in flight.
+ *
+ * The curl callbacks never ereport or palloc (a longjmp through libcurl is
+ * undefined): the body grows with realloc up to aigov.max_response_bytes
+ * and an overflow fails the transfer with CURLE_WRITE_ERROR.
+ *
+ * IDENTIFICATION
+ *	  src/dispatch.c
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "miscadmin.h"
+#include "storage/latch.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include <curl/curl.h>
+
+#include "aigov.h"
+#include "dispatch.h"
+
+int			aigov_request_timeout_ms = 60000;
+int			aigov_connect_timeout_ms = 5000;
+int			aigov_max_response_bytes = 8 * 1024 * 1024;
+int			aigov_max_connections = 4096;
+
+#define EPOLL_BATCH 256
+
+static CURLM *multi = NULL;
+static int	epoll_fd = -1;
+static WaitEventSet *wait_set = NULL;
+static int	in_flight = 0;
+static dlist_head wire = DLIST_STATIC_INIT(wire);
+static long curl_timeout_ms = -1;	/* -1: curl wants no timer */
+static TimestampTz curl_timer_set_at = 0;
+
+/*
+ * AigovDispatchDefineGucs
+ *		Defines the GUCs of the HTTP layer.
+ */
+void
+AigovDispatchDefineGucs(void)
+{
+	DefineCustomIntVariable("aigov.request_timeout",
+							"Sets the longest time a provider call may take.",
+							NULL, &aigov_request_timeout_ms, 60000, 100, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("aigov.connect_timeout",
+							"Sets the longest time to establish a connection to a provider.",
+							NULL, &aigov_connect_timeout_ms, 5000, 100, 600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("aigov.max_response_bytes",
+							"Sets the largest provider response a worker accepts.",
+							"A larger response fails the call as a bad response.",
+							&aigov_max_response_bytes, 8 * 1024 * 1024, 1024,
+							256 * 1024 * 1024, PGC_SIGHUP, GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("aigov.max_connections",
+							"Sets the most connections one worker keeps open to providers.",
+							"This is the worker's file-descriptor budget for HTTP.",
+							&aigov_max_connections, 4096, 1, 65536,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+}
+
+static int64
+wall_clock_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* curl callbacks: no palloc, no ereport, no longjmp. */
+
+static size_t
+write_cb(char *data, size_t size, size_t nmemb, void *userp)
+{
+	AigovJob   *job = (AigovJob *) userp;
+	size_t		n = size * nmemb;
+
+	if (job->response_len + n > (size_t) aigov_max_response_bytes)
+	{
+		job->response_overflow = true;
+		return 0;
+	}
+	if (job->response_len + n + 1 > job->response_cap)
+	{
+		size_t		cap = Max(job->response_cap * 2, job->response_len + n + 1);
+		char	   *grown;
+
+		cap = Max(cap, 4096);
+		grown = realloc(job->response, cap);
+		if (grown == NULL)
+		{
+			job->response_overflow = true;
+			return 0;
+		}
+		job->response = grown;
+		job->response_cap = cap;
+	}
+	memcpy(job->response + job->response_len, data, n);
+	job->response_len += n;
+	job->response[job->response_len] = '\0';
+	return n;
+}
+
+static size_t
+header_cb(char *line, size_t size, size_t nitems, void *userp)
+{
+	AigovJob   *job = (AigovJob *) userp;
+	size_t		n = size * nitems;
+
+	if (job->header_clock_us == 0)
+		job->header_clock_us = wall_clock_us();
+	aigov_protocol_header_line(job->style, line, n, job->header_clock_us,
+							   &job->rate);
+	return n;
+}
+
+static int
+socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct epoll_event ev;
+
+	if (what == CURL_POLL_REMOVE)
+	{
+		(void) epoll_ctl(epoll_fd, EPOLL_CTL_DEL, s, NULL);
+		curl_multi_assign(multi, s, NULL);
+		return 0;
+	}
+
+	memset(&ev, 0, sizeof(ev));
+	ev.data.fd = s;
+	if (what & CURL_POLL_IN)
+		ev.events |= EPOLLIN;
+	if (what & CURL_POLL_OUT)
+		ev.events |= EPOLLOUT;
+
+	if (socketp == NULL)
+	{
+		if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, s, &ev) != 0 && errno == EEXIST)
+			(void) epoll_ctl(epoll_fd, EPOLL_CTL_MOD, s, &ev);
+		curl_multi_assign(multi, s, (void *) 1);
+	}
+	else if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, s, &ev) != 0 && errno == ENOENT)
+		(void) epoll_ctl(epoll_fd, EPOLL_CTL_ADD, s, &ev);
+	return 0;
+}
+
+static int
+timer_cb(CURLM *m, long timeout_ms, void *userp)
+{
+	curl_timeout_ms = timeout_ms;
+	curl_timer_set_at = GetCurrentTimestamp();
+	return 0;
+}
+
+/*
+ * raise_fd_limit
+ *		Lifts the soft file-descriptor limit to the hard one: thousands of
+ *		provider connections need more than the usual 1024, and these
+ *		sockets are outside PostgreSQL's own fd accounting.
+ */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
+	{
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			ereport(LOG,
+					(errmsg("could not raise the open-files limit: %m")));
+	}
+}
+
+/*
+ * AigovDispatchStart
+ *		Creates the curl multi handle, the epoll set and the wait set.
+ *		Called once per worker process.
+ */
+void
+AigovDispatchStart(void)
+{
+	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
+		elog(ERROR, "could not initialize libcurl");
+
+	raise_fd_limit();
+
+	epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (epoll_fd < 0)
+		elog(ERROR, "could not create epoll set: %m");
+
+	multi = curl_multi_init();
+	if (multi == NULL)
+		elog(ERROR, "could not create a curl multi handle");
+	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long) aigov_max_connections);
+	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long) aigov_max_connections);
+
+	wait_set = CreateWaitEventSet(TopMemoryContext, 3);
+	AddWaitEventToSet(wait_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+	AddWaitEventToSet(wait_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	AddWaitEventToSet(wait_set, WL_SOCKET_READABLE, epoll_fd, NULL, NULL);
+}
+
+/*
+ * AigovDispatchStop
+ *		Releases the multi handle; transfers must be gone already.
+ */
+void
+AigovDispatchStop(void)
+{
+	if (multi != NULL)
+		curl_multi_cleanup(multi);
+	multi = NULL;
+	if (epoll_fd >= 0)
+		close(epoll_fd);
+	epoll_fd = -1;
+}
+
+/*
+ * AigovDispatchSend
+ *		Puts one job on the wire.  The job's style, request_body and
+ *		routing fields must be set; headers are copied by libcurl.  The
+ *		secret only ever lives in the header list, never in a message.
+ */
+void
+AigovDispatchSend(AigovJob *job, const char *url, const char *auth_header,
+				  const char *extra_header)
+{
+	CURL	   *easy = curl_easy_init();
+	struct curl_slist *headers = NULL;
+	char		idem[64];
+	CURLMcode	mc;
+
+	if (easy == NULL)
+		elog(ERROR, "could not create a curl handle");
+
+	snprintf(idem, sizeof(idem), "Idempotency-Key: aigov-" INT64_FORMAT, job->id);
+	headers = curl_slist_append(headers, "Content-Type: application/json");
+	headers = curl_slist_append(headers, "Expect:");
+	headers = curl_slist_append(headers, idem);
+	headers = curl_slist_append(headers, auth_header);
+	if (extra_header != NULL)
+		headers = curl_slist_append(headers, extra_header);
+	if (headers == NULL)
+		elog(ERROR, "could not build request headers");
+
+	aigov_protocol_headers_init(&job->rate);
+	job->easy = easy;
+	job->headers = headers;
+	job->response = NULL;
+	job->response_len = job->response_cap = 0;
+	job->response_overflow = false;
+	job->header_clock_us = 0;
+	job->transport_error = AIGOV_TRANSPORT_NONE;
+	job->http_status = 0;
+	job->transport_message[0] = '\0';
+	job->started_at = GetCurrentTimestamp();
+
+	curl_easy_setopt(easy, CURLOPT_URL, url);
+	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(easy, CURLOPT_POST, 1L);
+	curl_easy_setopt(easy, CURLOPT_POSTFIELDS, job->request_body);
+	curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, (long) strlen(job->request_body));
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, job);
+	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(easy, CURLOPT_HEADERDATA, job);
+	curl_easy_setopt(easy, CURLOPT_PRIVATE, job);
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long) aigov_request_timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, (long) aigov_connect_timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) aigov_max_response_bytes);
+	curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(easy, CURLOPT_USERAGENT, "aigov/" AIGOV_VERSION);
+
+	mc = curl_multi_add_handle(multi, easy);
+	if (mc != CURLM_OK)
+		elog(ERROR, "could not start a provider call: %s", curl_multi_strerror(mc));
+	in_flight++;
+	dlist_push_tail(&wire, &job->wire_node);
+}
+
+int
+AigovDispatchInFlight(void)
+{
+	return in_flight;
+}
+
+/*
+ * transport_error_of
+ *		Maps a libcurl result to the transport classes of protocol.h.
+ */
+static int
+transport_error_of(AigovJob *job, CURLcode rc)
+{
+	switch (rc)
+	{
+		case CURLE_OK:
+			return AIGOV_TRANSPORT_NONE;
+		case CURLE_OPERATION_TIMEDOUT:
+			return AIGOV_TRANSPORT_TIMEOUT;
+		case CURLE_WRITE_ERROR:
+		case CURLE_FILESIZE_EXCEEDED:
+		case CURLE_PARTIAL_FILE:
+			return AIGOV_TRANSPORT_TRUNCATED;
+		default:
+			return AIGOV_TRANSPORT_CONNECTION;
+	}
+}
+
+/*
+ * collect_done
+ *		Moves every finished transfer to the done list.
+ */
+static void
+collect_done(dlist_head *done)
+{
+	CURLMsg    *msg;
+	int			left;
+
+	while ((msg = curl_multi_info_read(multi, &left)) != NULL)
+	{
+		AigovJob   *job = NULL;
+		CURL	   *easy;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		easy = msg->easy_handle;
+		curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **) &job);
+		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &job->http_status);
+		job->transport_error = transport_error_of(job, msg->data.result);
+		if (job->response_overflow)
+			job->transport_error = AIGOV_TRANSPORT_TRUNCATED;
+		if (msg->data.result != CURLE_OK)
+			strlcpy(job->transport_message,
+					job->response_overflow ? "response exceeds aigov.max_response_bytes"
+					: curl_easy_strerror(msg->data.result),
+					sizeof(job->transport_message));
+		job->finished_at = GetCurrentTimestamp();
+		if (job->header_clock_us == 0)
+			job->header_clock_us = wall_clock_us();
+		curl_multi_remove_handle(multi, easy);
+		curl_easy_cleanup(easy);
+		job->easy = NULL;
+		curl_slist_free_all((struct curl_slist *) job->headers);
+		job->headers = NULL;
+		in_flight--;
+		dlist_delete(&job->wire_node);
+		dlist_push_tail(done, &job->node);
+	}
+}
+
+/*
+ * drive_sockets
+ *		Hands every ready socket of the epoll set to curl.
+ */
+static void
+drive_sockets(void)
+{
+	struct epoll_event events[EPOLL_BATCH];
+	int			n;
+	int			running;
+
+	do
+	{
+		n = epoll_wait(epoll_fd, events, EPOLL_BATCH, 0);
+		for (int i = 0; i < n; i++)
+		{
+			int			mask = 0;
+
+			if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+				mask |= CURL_CSELECT_IN;
+			if (events[i].events & EPOLLOUT)
+				mask |= CURL_CSELECT_OUT;
+			if (events[i].events & EPOLLERR)
+				mask |= CURL_CSELECT_ERR;
+			curl_multi_socket_action(multi, events[i].data.fd, mask, &running);
+		}
+	} while (n == EPOLL_BATCH);
+}
+
+/*
+ * curl_timer_remaining_ms
+ *		Milliseconds until curl's timer fires: 0 if due, -1 if none.
+ */
+static long
+curl_timer_remaining_ms(void)
+{
+	long		elapsed;
+
+	if (curl_timeout_ms < 0)
+		return -1;
+	elapsed = (long) TimestampDifferenceMilliseconds(curl_timer_set_at,
+													 GetCurrentTimestamp());
+	return Max(curl_timeout_ms - elapsed, 0);
+}
+
+/*
+ * AigovDispatchWait
+ *		Sleeps until a socket is ready, curl's timer fires, the latch is set
+ *		or timeout_ms passes (bounded so interrupts are seen promptly),
+ *		drives curl, and appends finished jobs to done.  Returns true if the
+ *		latch was set.
+ */
+bool
+AigovDispatchWait(long timeout_ms, dlist_head *done)
+{
+	WaitEvent	events[3];
+	long		timer = curl_timer_remaining_ms();
+	int			nevents;
+	bool		latch_set = false;
+	int			running;
+
+	if (timer >= 0 && timer < timeout_ms)
+		timeout_ms = timer;
+	timeout_ms = Min(Max(timeout_ms, 0), 100);
+
+	nevents = WaitEventSetWait(wait_set, timeout_ms, events, lengthof(events),
+							   PG_WAIT_EXTENSION);
+	for (int i = 0; i < nevents; i++)
+	{
+		if (events[i].events & WL_LATCH_SET)
+		{
+			ResetLatch(MyLatch);
+			latch_set = true;
+		}
+		if (events[i].events & WL_SOCKET_READABLE)
+			drive_sockets();
+	}
+
+	if (curl_timer_remaining_ms() == 0)
+	{
+		curl_timeout_ms = -1;
+		curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	}
+	collect_done(done);
+	return latch_set;
+}
+
+/*
+ * AigovDispatchAbortAll
+ *		Cancels every transfer in flight and appends its job to aborted,
+ *		for a worker that must stop before they finish.
+ */
+void
+AigovDispatchAbortAll(dlist_head *aborted)
+{
+	dlist_mutable_iter iter;
+
+	dlist_foreach_modify(iter, &wire)
+	{
+		AigovJob   *job = dlist_container(AigovJob, wire_node, iter.cur);
+
+		curl_multi_remove_handle(multi, (CURL *) job->easy);
+		curl_easy_cleanup((CURL *) job->easy);
+		job->easy = NULL;
+		curl_slist_free_all((struct curl_slist *) job->headers);
+		job->headers = NULL;
+		in_flight--;
+		dlist_delete(&job->wire_node);
+		dlist_push_tail(aborted, &job->node);
+	}
+}
+
+/*
+ * AigovDispatchReleaseTransfer
+ *		Frees the malloc'd buffers of a finished job.
+ */
+void
+AigovDispatchReleaseTransfer(AigovJob *job)
+{
+	free(job->response);
+	job->response = NULL;
+	job->response_len = job->response_cap = 0;
+	if (job->request_body_owned)
+		free(job->request_body);
+	job->request_body = NULL;
+	job->request_body_owned = false;
+}

@@ -1,0 +1,1536 @@
+/*-------------------------------------------------------------------------
+ * worker.c
+ *	  The dispatcher background workers: claim jobs, route them to a key,
+ *	  hand them to the curl pipeline (dispatch.c), and write completions.
+ *
+ * Each worker runs one continuous pipeline.  A cycle transaction writes
+ * the completions gathered in the last few milliseconds (grouped: one
+ * UPDATE and one INSERT for the whole group) and claims new jobs with FOR
+ * UPDATE SKIP LOCKED; it commits before any claimed job goes on the wire,
+ * so no transaction is ever open during network I/O.
+ *
+ * Crash safety: a job is in_flight only while the worker whose pid is in
+ * claimed_by is alive.  Every worker requeues in_flight jobs whose worker
+ * is gone, at start and every few seconds, so a worker killed at any
+ * instant leaves each job final or back in the queue (at-least-once
+ * delivery; the job id goes out as an Idempotency-Key header).
+ *
+ * Bad data never kills a worker: a group of completions that cannot be
+ * written is retried one job at a time in subtransactions, and a job that
+ * still cannot be written is marked failed with the reason.
+ *
+ * IDENTIFICATION
+ *	  src/worker.c
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "aigov.h"
+#include "dispatch.h"
+#include "protocol.h"
+#include "shmem.h"
+#include "translate.h"
+#include "worker.h"
+
+/* GUCs */
+int			aigov_workers = 1;
+static char *aigov_database = NULL;
+static int	aigov_max_in_flight = 1000;
+static int	aigov_claim_batch = 100;
+static int	aigov_max_attempts = 5;
+static int	aigov_shutdown_grace_ms = 5000;
+static int	aigov_flush_interval_ms = 2;
+static int	aigov_idle_poll_ms = 1000;
+static int	aigov_orphan_check_ms = 5000;
+
+/* Backoff of transient failures: base * 2^n with full jitter, capped. */
+#define BACKOFF_BASE_MS		500
+#define BACKOFF_CAP_MS		30000
+
+#define USECS_UNIX_TO_PG \
+	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
+
+/* A key of the worker's config cache. */
+typedef struct CachedKey
+{
+	int64		key_id;
+	char	   *label;
+	char	   *secret;
+	char	   *provider;
+	AigovApiStyle style;
+	char	   *base_url;
+	char	   *workload_class; /* NULL = any */
+	char	   *tenant_group;	/* NULL = any */
+	int			weight;
+	TimestampTz exhausted_until;	/* a 429 told us to wait until then */
+	bool		unusable;		/* disabled by this worker, reload pending */
+} CachedKey;
+
+/* One (model, key) pair; the array is sorted by model. */
+typedef struct CachedRoute
+{
+	char	   *model;
+	int			key_index;
+} CachedRoute;
+
+/* A completion waiting to be written. */
+typedef struct Completion
+{
+	int64		job_id;
+	char	   *tenant_id;
+	char	   *json;			/* one object of the jsonb_to_recordset array */
+} Completion;
+
+/* A key to take out of rotation, with an alert. */
+typedef struct KeyAction
+{
+	int64		key_id;
+	char	   *reason;
+	char	   *error_class;
+} KeyAction;
+
+typedef enum RouteResult
+{
+	ROUTE_OK,
+	ROUTE_WAIT,					/* every candidate is exhausted for now */
+	ROUTE_NONE					/* no enabled key serves the job */
+} RouteResult;
+
+static int	worker_index;
+static MemoryContext cache_cxt = NULL;
+static MemoryContext jobs_cxt = NULL;
+static MemoryContext completions_cxt = NULL;
+
+static CachedKey *keys = NULL;
+static int	nkeys = 0;
+static CachedRoute *routes = NULL;
+static int	nroutes = 0;
+static uint64 route_counter = 0;
+static uint64 seen_config_generation = 0;
+static uint64 seen_enqueue_generation = 0;
+
+static List *completions = NIL;
+static TimestampTz oldest_completion = 0;
+static List *key_actions = NIL;
+static dlist_head claimed = DLIST_STATIC_INIT(claimed);
+
+static SPIPlanPtr claim_plan = NULL;
+static SPIPlanPtr update_plan = NULL;
+static SPIPlanPtr attempts_plan = NULL;
+static SPIPlanPtr orphan_plan = NULL;
+static SPIPlanPtr expire_plan = NULL;
+
+/*
+ * AigovWorkerInit
+ *		Defines the worker GUCs and registers the dispatcher workers.
+ */
+void
+AigovWorkerInit(void)
+{
+	BackgroundWorker worker;
+
+	DefineCustomStringVariable("aigov.database",
+							   "Sets the database whose queue the dispatcher workers serve.",
+							   NULL, &aigov_database, "postgres",
+							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("aigov.workers",
+							"Sets the number of dispatcher background workers.",
+							NULL, &aigov_workers, 1, 0, 64,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("aigov.max_in_flight",
+							"Sets the most provider calls one worker keeps in flight.",
+							NULL, &aigov_max_in_flight, 1000, 1, 100000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("aigov.claim_batch",
+							"Sets the most jobs one worker claims per transaction.",
+							NULL, &aigov_claim_batch, 100, 1, 10000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("aigov.max_attempts",
+							"Sets how many transient failures (5xx, timeouts, connection errors) a job survives.",
+							"Rate-limit replies are schedules, not failures, and do not count.",
+							&aigov_max_attempts, 5, 1, 1000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("aigov.shutdown_grace",
+							"Sets how long a stopping worker lets calls in flight finish.",
+							"Calls still in flight then are abandoned and their jobs requeued.",
+							&aigov_shutdown_grace_ms, 5000, 0, 600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("aigov.flush_interval",
+							"Sets how long completions may wait to be written as one group.",
+							NULL, &aigov_flush_interval_ms, 2, 0, 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("aigov.idle_poll_interval",
+							"Sets how often an idle worker looks for jobs that became due.",
+							"New jobs wake the workers at once; this only catches scheduled ones.",
+							&aigov_idle_poll_ms, 1000, 10, 60 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("aigov.orphan_check_interval",
+							"Sets how often workers requeue jobs left in flight by a worker that died.",
+							NULL, &aigov_orphan_check_ms, 5000, 100, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	AigovDispatchDefineGucs();
+
+	for (int i = 0; i < aigov_workers; i++)
+	{
+		memset(&worker, 0, sizeof(worker));
+		worker.bgw_flags = BGWORKER_SHMEM_ACCESS |
+			BGWORKER_BACKEND_DATABASE_CONNECTION;
+		worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+		worker.bgw_restart_time = 1;
+		snprintf(worker.bgw_library_name, BGW_MAXLEN, "aigov");
+		snprintf(worker.bgw_function_name, BGW_MAXLEN, "AigovWorkerMain");
+		snprintf(worker.bgw_name, BGW_MAXLEN, "aigov dispatcher %d", i);
+		snprintf(worker.bgw_type, BGW_MAXLEN, "aigov dispatcher");
+		worker.bgw_main_arg = Int32GetDatum(i);
+		RegisterBackgroundWorker(&worker);
+	}
+}
+
+/* ---------- small helpers ---------- */
+
+static int64
+to_unix_us(TimestampTz t)
+{
+	return t + USECS_UNIX_TO_PG;
+}
+
+static TimestampTz
+from_unix_us(int64 us)
+{
+	return us - USECS_UNIX_TO_PG;
+}
+
+static char *
+copy_text(HeapTuple tuple, TupleDesc tupdesc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, tupdesc, col, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+static SPIPlanPtr
+keep_plan(SPIPlanPtr *slot, const char *query, int nargs, Oid *argtypes)
+{
+	if (*slot == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(query, nargs, argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "could not prepare query: %s",
+				 SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not keep query plan");
+		*slot = plan;
+	}
+	return *slot;
+}
+
+static void
+begin_xact(const char *activity)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "could not connect to SPI");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, activity);
+}
+
+static void
+end_xact(void)
+{
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/* ---------- config cache ---------- */
+
+static int
+route_cmp(const void *a, const void *b)
+{
+	return strcmp(((const CachedRoute *) a)->model,
+				  ((const CachedRoute *) b)->model);
+}
+
+/*
+ * resolve_secret
+ *		A secret "env:NAME" is read from the server's environment, so keys
+ *		need not be stored in the table at all.
+ */
+static char *
+resolve_secret(const char *secret)
+{
+	if (strncmp(secret, "env:", 4) == 0)
+	{
+		const char *v = getenv(secret + 4);
+
+		return pstrdup(v != NULL ? v : "");
+	}
+	return pstrdup(secret);
+}
+
+/*
+ * load_config
+ *		Rebuilds the key and route cache from the configuration tables,
+ *		keeping what this worker learned about each key's exhaustion.
+ *		Runs inside a transaction connected to SPI.
+ */
+static void
+load_config(void)
+{
+	MemoryContext old;
+	CachedKey  *old_keys = keys;
+	int			old_nkeys = nkeys;
+	MemoryContext old_cxt = cache_cxt;
+	int			ret;
+
+	ret = SPI_execute("SELECT k.key_id, k.label, k.secret, k.provider, p.api_style,"
+					  " p.base_url, k.workload_class, k.tenant_group, k.weight, m.model"
+					  " FROM aigov.keys k"
+					  " JOIN aigov.providers p ON p.provider OPERATOR(pg_catalog.=) k.provider"
+					  " JOIN aigov.models m ON m.provider OPERATOR(pg_catalog.=) k.provider"
+					  " WHERE k.enabled AND p.enabled"
+					  " ORDER BY m.model, k.key_id", true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read aigov.keys: %s", SPI_result_code_string(ret));
+
+	cache_cxt = AllocSetContextCreate(TopMemoryContext, "aigov config cache",
+									  ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cache_cxt);
+	keys = palloc0(sizeof(CachedKey) * Max(SPI_processed, 1));
+	routes = palloc0(sizeof(CachedRoute) * Max(SPI_processed, 1));
+	nkeys = nroutes = 0;
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		TupleDesc	tupdesc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int64		key_id = DatumGetInt64(SPI_getbinval(tuple, tupdesc, 1, &isnull));
+		int			k;
+		char	   *style;
+
+		for (k = 0; k < nkeys; k++)
+			if (keys[k].key_id == key_id)
+				break;
+		if (k == nkeys)
+		{
+			CachedKey  *key = &keys[nkeys++];
+			char	   *secret = copy_text(tuple, tupdesc, 3);
+
+			key->key_id = key_id;
+			key->label = copy_text(tuple, tupdesc, 2);
+			key->secret = resolve_secret(secret);
+			pfree(secret);
+			key->provider = copy_text(tuple, tupdesc, 4);
+			style = copy_text(tuple, tupdesc, 5);
+			key->style = strcmp(style, "anthropic") == 0 ? AIGOV_API_ANTHROPIC :
+				strcmp(style, "gemini") == 0 ? AIGOV_API_GEMINI : AIGOV_API_OPENAI;
+			key->base_url = copy_text(tuple, tupdesc, 6);
+			while (strlen(key->base_url) > 0 &&
+				   key->base_url[strlen(key->base_url) - 1] == '/')
+				key->base_url[strlen(key->base_url) - 1] = '\0';
+			key->workload_class = copy_text(tuple, tupdesc, 7);
+			key->tenant_group = copy_text(tuple, tupdesc, 8);
+			key->weight = DatumGetInt32(SPI_getbinval(tuple, tupdesc, 9, &isnull));
+			for (int o = 0; o < old_nkeys; o++)
+				if (old_keys[o].key_id == key_id)
+					key->exhausted_until = old_keys[o].exhausted_until;
+		}
+		routes[nroutes].model = copy_text(tuple, tupdesc, 10);
+		routes[nroutes].key_index = k;
+		nroutes++;
+	}
+	qsort(routes, nroutes, sizeof(CachedRoute), route_cmp);
+	MemoryContextSwitchTo(old);
+	if (old_cxt != NULL)
+		MemoryContextDelete(old_cxt);
+}
+
+/*
+ * route_job
+ *		Chooses a key for a job among the enabled keys of providers serving
+ *		its model whose workload class and tenant group match, skipping
+ *		keys a 429 told us to rest.  Round-robin among the rest.
+ */
+static RouteResult
+route_job(AigovJob *job, TimestampTz now, CachedKey **chosen,
+		  TimestampTz *wait_until)
+{
+	CachedRoute probe;
+	int			lo = 0,
+				hi = nroutes;
+	int			candidates = 0;
+	int			usable[256];
+	int			nusable = 0;
+
+	probe.model = job->model;
+	while (lo < hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (route_cmp(&routes[mid], &probe) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*wait_until = DT_NOEND;
+	for (int r = lo; r < nroutes && strcmp(routes[r].model, job->model) == 0; r++)
+	{
+		CachedKey  *key = &keys[routes[r].key_index];
+
+		if (key->unusable)
+			continue;
+		if (key->workload_class != NULL &&
+			strcmp(key->workload_class, job->workload_class) != 0)
+			continue;
+		if (key->tenant_group != NULL &&
+			(job->tenant_group == NULL ||
+			 strcmp(key->tenant_group, job->tenant_group) != 0))
+			continue;
+		candidates++;
+		if (key->exhausted_until > now)
+		{
+			*wait_until = Min(*wait_until, key->exhausted_until);
+			continue;
+		}
+		if (nusable < (int) lengthof(usable))
+			usable[nusable++] = routes[r].key_index;
+	}
+	if (candidates == 0)
+		return ROUTE_NONE;
+	if (nusable == 0)
+		return ROUTE_WAIT;
+	*chosen = &keys[usable[route_counter++ % nusable]];
+	return ROUTE_OK;
+}
+
+/* ---------- completions ---------- */
+
+static void
+json_key(StringInfo buf, const char *key)
+{
+	if (buf->len > 1)
+		appendStringInfoChar(buf, ',');
+	escape_json(buf, key);
+	appendStringInfoChar(buf, ':');
+}
+
+static void
+json_str(StringInfo buf, const char *key, const char *value)
+{
+	json_key(buf, key);
+	if (value == NULL)
+		appendStringInfoString(buf, "null");
+	else
+		escape_json(buf, value);
+}
+
+static void
+json_int(StringInfo buf, const char *key, int64 value, bool present)
+{
+	json_key(buf, key);
+	if (present)
+		appendStringInfo(buf, INT64_FORMAT, value);
+	else
+		appendStringInfoString(buf, "null");
+}
+
+/*
+ * add_completion
+ *		Queues a finished JSON record for the next group write.
+ */
+static void
+add_completion(int64 job_id, const char *tenant_id, StringInfo rec)
+{
+	MemoryContext old = MemoryContextSwitchTo(completions_cxt);
+	Completion *c = palloc(sizeof(Completion));
+
+	appendStringInfoChar(rec, '}');
+	c->job_id = job_id;
+	c->tenant_id = pstrdup(tenant_id);
+	c->json = pstrdup(rec->data);
+	completions = lappend(completions, c);
+	if (oldest_completion == 0)
+		oldest_completion = GetCurrentTimestamp();
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * begin_record
+ *		Starts the completion record of a job: its identity and new state.
+ */
+static void
+begin_record(StringInfo rec, AigovJob *job, const char *state, int attempts,
+			 int failures)
+{
+	initStringInfo(rec);
+	appendStringInfoChar(rec, '{');
+	json_int(rec, "id", job->id, true);
+	json_str(rec, "tenant_id", job->tenant_id);
+	json_str(rec, "state", state);
+	json_int(rec, "attempts", attempts, true);
+	json_int(rec, "failures", failures, true);
+}
+
+/*
+ * error_object
+ *		The error jsonb of a job: class, message and context, never the
+ *		key's secret.
+ */
+static char *
+error_object(const char *cls, const char *message, const char *code,
+			 int http_status, AigovJob *job)
+{
+	StringInfoData e;
+
+	initStringInfo(&e);
+	appendStringInfoChar(&e, '{');
+	json_str(&e, "class", cls);
+	json_str(&e, "message", message);
+	if (code != NULL && code[0] != '\0')
+		json_str(&e, "code", code);
+	json_int(&e, "http_status", http_status, http_status > 0);
+	if (job->provider != NULL)
+		json_str(&e, "provider", job->provider);
+	if (job->key_label != NULL)
+		json_str(&e, "key", job->key_label);
+	json_int(&e, "attempts", job->attempts, true);
+	appendStringInfoChar(&e, '}');
+	return e.data;
+}
+
+/*
+ * complete_without_call
+ *		Records the outcome of a job that never reached a provider this time
+ *		(expired, unroutable, untranslatable, or waiting for a key): its
+ *		claim's attempt is given back.
+ */
+static void
+complete_without_call(AigovJob *job, const char *state, TimestampTz not_before,
+					  const char *cls, const char *message)
+{
+	StringInfoData rec;
+
+	begin_record(&rec, job, state, job->attempts - 1, job->failures);
+	if (not_before != 0)
+		json_int(&rec, "not_before_us", to_unix_us(not_before), true);
+	if (cls != NULL)
+	{
+		json_str(&rec, "error_class", cls);
+		json_key(&rec, "error");
+		appendStringInfoString(&rec, error_object(cls, message, NULL, 0, job));
+	}
+	json_key(&rec, "has_attempt");
+	appendStringInfoString(&rec, "false");
+	add_completion(job->id, job->tenant_id, &rec);
+}
+
+/*
+ * backoff_until
+ *		When a job that failed transiently n times may try again: full
+ *		jitter over an exponential window, capped.
+ */
+static TimestampTz
+backoff_until(TimestampTz now, int failures)
+{
+	int64		window = BACKOFF_BASE_MS;
+
+	for (int i = 1; i < failures && window < BACKOFF_CAP_MS; i++)
+		window *= 2;
+	window = Min(window, BACKOFF_CAP_MS);
+	return now + (int64) ((window / 2 + random() % (window / 2 + 1)) * 1000);
+}
+
+static void
+disable_key(AigovJob *job, const char *cls, const char *message)
+{
+	MemoryContext old = MemoryContextSwitchTo(completions_cxt);
+	KeyAction  *a = palloc(sizeof(KeyAction));
+
+	a->key_id = job->key_id;
+	a->error_class = pstrdup(cls);
+	a->reason = pstrdup(message);
+	key_actions = lappend(key_actions, a);
+	MemoryContextSwitchTo(old);
+	for (int k = 0; k < nkeys; k++)
+		if (keys[k].key_id == job->key_id)
+			keys[k].unusable = true;
+}
+
+static void
+mark_key_exhausted(int64 key_id, TimestampTz until)
+{
+	for (int k = 0; k < nkeys; k++)
+		if (keys[k].key_id == key_id)
+			keys[k].exhausted_until = Max(keys[k].exhausted_until, until);
+}
+
+/*
+ * finish_job
+ *		Classifies a finished provider call and queues its completion: the
+ *		job's new state and one attempts row.
+ */
+static void
+finish_job(AigovJob *job, TimestampTz *next_due)
+{
+	AigovClassification cls;
+	StringInfoData rec;
+	TimestampTz now = GetCurrentTimestamp();
+	const char *state;
+	const char *cls_name;
+	char	   *response = NULL;
+	char	   *raw_response = NULL;
+	char	   *error = NULL;
+	TimestampTz not_before = 0;
+	int			failures = job->failures;
+	int64		prompt_tokens = -1;
+	int64		completion_tokens = -1;
+	AigovNormalisedResponse norm;
+	bool		norm_owned = false;
+
+	memset(&norm, 0, sizeof(norm));
+	aigov_protocol_classify(job->style, job->transport_error, (int) job->http_status,
+							&job->rate, job->response, job->response_len,
+							to_unix_us(now), &cls);
+	if (job->transport_error != AIGOV_TRANSPORT_NONE && job->transport_message[0] != '\0' &&
+		cls.message[0] == '\0')
+		strlcpy(cls.message, job->transport_message, sizeof(cls.message));
+
+	if (cls.cls == AIGOV_CLASS_SUCCESS)
+	{
+		AigovTranslateStatus ts;
+
+		ts = aigov_translate_response(job->style, job->response, job->response_len,
+									  job->model, &norm);
+		norm_owned = true;
+		if (ts != AIGOV_TRANSLATE_OK)
+		{
+			cls.cls = AIGOV_CLASS_BAD_RESPONSE;
+			cls.retryable = true;
+			cls.breaker_failure = true;
+			snprintf(cls.message, sizeof(cls.message),
+					 "could not read the provider's reply: %s",
+					 norm.detail[0] ? norm.detail : aigov_translate_status_name(ts));
+		}
+	}
+	cls_name = aigov_protocol_class_name(cls.cls);
+
+	switch (cls.cls)
+	{
+		case AIGOV_CLASS_SUCCESS:
+			state = "succeeded";
+			if (job->style == AIGOV_API_OPENAI)
+				response = job->response;
+			else
+			{
+				response = norm.body;
+				raw_response = job->response;
+			}
+			prompt_tokens = cls.usage.present ? cls.usage.prompt_tokens : norm.prompt_tokens;
+			completion_tokens = cls.usage.present ? cls.usage.completion_tokens : norm.completion_tokens;
+			break;
+
+		case AIGOV_CLASS_RATE_LIMIT_RPM:
+		case AIGOV_CLASS_RATE_LIMIT_TPM:
+		case AIGOV_CLASS_RATE_LIMIT_RPD:
+		case AIGOV_CLASS_RATE_LIMIT_TPD:
+			/* A schedule, not a failure: wait exactly as long as told. */
+			not_before = cls.retry_at_us > 0 ? from_unix_us(cls.retry_at_us)
+				: now + AIGOV_PROTOCOL_MINUTE_FALLBACK_US;
+			mark_key_exhausted(job->key_id, not_before);
+			state = "queued";
+			break;
+
+		case AIGOV_CLASS_INSUFFICIENT_QUOTA:
+			/* The key is out of credit; the job may still go out on another. */
+			disable_key(job, cls_name, cls.message);
+			state = "queued";
+			not_before = now;
+			break;
+
+		case AIGOV_CLASS_AUTH:
+			disable_key(job, cls_name, cls.message);
+			state = "failed";
+			error = error_object(cls_name, cls.message, cls.code, 502, job);
+			break;
+
+		case AIGOV_CLASS_REQUEST_TOO_LARGE:
+			state = "failed";
+			error = error_object(cls_name, cls.message, cls.code, 413, job);
+			break;
+
+		case AIGOV_CLASS_CLIENT_ERROR:
+			state = "failed";
+			error = error_object(cls_name, cls.message, cls.code,
+								 job->http_status > 0 ? (int) job->http_status : 400, job);
+			break;
+
+		default:
+			/* overloaded, server_error, timeout, connection, bad_response */
+			failures++;
+			if (failures >= aigov_max_attempts)
+			{
+				state = "failed";
+				error = error_object(cls_name, cls.message, cls.code,
+									 cls.cls == AIGOV_CLASS_TIMEOUT ? 504 : 502, job);
+			}
+			else
+			{
+				state = "queued";
+				not_before = backoff_until(now, failures);
+			}
+			break;
+	}
+
+	/* A job that could not be sent before its deadline fails fast. */
+	if (strcmp(state, "queued") == 0 && job->deadline != 0 && not_before > job->deadline)
+	{
+		state = "expired";
+		error = error_object(cls_name,
+							 "the job's deadline passes before the provider allows another call",
+							 cls.code, 0, job);
+	}
+	else if (strcmp(state, "queued") == 0)
+		error = error_object(cls_name, cls.message, cls.code,
+							 job->http_status > 0 ? (int) job->http_status : 0, job);
+
+	begin_record(&rec, job, state, job->attempts, failures);
+	if (not_before != 0)
+	{
+		json_int(&rec, "not_before_us", to_unix_us(not_before), true);
+		*next_due = Min(*next_due, not_before);
+	}
+	if (response != NULL)
+	{
+		json_key(&rec, "response");
+		appendStringInfoString(&rec, response);
+	}
+	if (raw_response != NULL)
+	{
+		json_key(&rec, "raw_response");
+		appendStringInfoString(&rec, raw_response);
+	}
+	json_str(&rec, "error_class", cls.cls == AIGOV_CLASS_SUCCESS ? NULL : cls_name);
+	if (error != NULL)
+	{
+		json_key(&rec, "error");
+		appendStringInfoString(&rec, error);
+	}
+	json_int(&rec, "prompt_tokens", prompt_tokens, prompt_tokens >= 0);
+	json_int(&rec, "completion_tokens", completion_tokens, completion_tokens >= 0);
+	json_int(&rec, "key_id", job->key_id, true);
+	json_str(&rec, "provider", job->provider);
+	json_str(&rec, "model", job->model);
+
+	/* the attempts row */
+	json_key(&rec, "has_attempt");
+	appendStringInfoString(&rec, "true");
+	json_int(&rec, "http_status", job->http_status, job->http_status > 0);
+	json_key(&rec, "latency_ms");
+	appendStringInfo(&rec, "%.3f", (double) (job->finished_at - job->started_at) / 1000.0);
+	json_int(&rec, "started_us", to_unix_us(job->started_at), true);
+	json_int(&rec, "finished_us", to_unix_us(job->finished_at), true);
+	json_int(&rec, "est_tokens", job->est_tokens, true);
+	json_int(&rec, "limit_requests", job->rate.requests.limit, job->rate.requests.limit >= 0);
+	json_int(&rec, "remaining_requests", job->rate.requests.remaining,
+			 job->rate.requests.remaining >= 0);
+	json_int(&rec, "reset_requests_us", job->rate.requests.reset_at_us,
+			 job->rate.requests.reset_at_us > 0);
+	json_int(&rec, "limit_tokens", job->rate.tokens.limit, job->rate.tokens.limit >= 0);
+	json_int(&rec, "remaining_tokens", job->rate.tokens.remaining,
+			 job->rate.tokens.remaining >= 0);
+	json_int(&rec, "reset_tokens_us", job->rate.tokens.reset_at_us,
+			 job->rate.tokens.reset_at_us > 0);
+	json_int(&rec, "retry_after_us", cls.retry_at_us, cls.retry_at_us > 0 &&
+			 aigov_protocol_class_is_rate_limit(cls.cls));
+
+	add_completion(job->id, job->tenant_id, &rec);
+	pfree(rec.data);
+	if (norm_owned)
+		aigov_translate_response_free(&norm);
+}
+
+/*
+ * failed_record
+ *		The record that replaces a completion that could not be written.
+ */
+static char *
+failed_record(Completion *c, const char *why)
+{
+	StringInfoData rec;
+	StringInfoData msg;
+
+	initStringInfo(&msg);
+	appendStringInfo(&msg, "could not store the provider's reply: %s", why);
+	initStringInfo(&rec);
+	appendStringInfoChar(&rec, '{');
+	json_int(&rec, "id", c->job_id, true);
+	json_str(&rec, "tenant_id", c->tenant_id);
+	json_str(&rec, "state", "failed");
+	json_str(&rec, "error_class", "bad_response");
+	json_key(&rec, "error");
+	appendStringInfoString(&rec, "{\"class\":\"bad_response\",\"message\":");
+	escape_json(&rec, msg.data);
+	appendStringInfoString(&rec, "}}");
+	return rec.data;
+}
+
+/*
+ * write_group
+ *		Writes a JSON array of completion records: the jobs' new states and
+ *		their attempts rows.  May ereport.
+ */
+static void
+write_group(const char *json_array)
+{
+	Oid			argtypes[2] = {JSONBOID, INT4OID};
+	Datum		args[2];
+	int			ret;
+
+	args[0] = DirectFunctionCall1(jsonb_in, CStringGetDatum(json_array));
+	args[1] = Int32GetDatum(MyProcPid);
+
+	keep_plan(&update_plan,
+			  "UPDATE aigov.requests r SET"
+			  " state = c.state,"
+			  " attempts = COALESCE(c.attempts, r.attempts),"
+			  " failures = COALESCE(c.failures, r.failures),"
+			  " not_before = COALESCE(aigov._ts(c.not_before_us), r.not_before),"
+			  " finished_at = CASE WHEN c.state OPERATOR(pg_catalog.=) 'queued' THEN NULL"
+			  "   ELSE pg_catalog.clock_timestamp() END,"
+			  " claimed_by = NULL,"
+			  " response = c.response, raw_response = c.raw_response,"
+			  " error_class = c.error_class, error = c.error,"
+			  " prompt_tokens = c.prompt_tokens, completion_tokens = c.completion_tokens,"
+			  " key_id = COALESCE(c.key_id, r.key_id),"
+			  " served_provider = COALESCE(c.provider, r.served_provider),"
+			  " served_model = COALESCE(c.model, r.served_model)"
+			  " FROM pg_catalog.jsonb_to_recordset($1) AS c(id int8, tenant_id text,"
+			  "  state text, attempts int4, failures int4, not_before_us int8,"
+			  "  response jsonb, raw_response jsonb, error_class text, error jsonb,"
+			  "  prompt_tokens int4, completion_tokens int4, key_id int8,"
+			  "  provider text, model text)"
+			  " WHERE r.id OPERATOR(pg_catalog.=) c.id"
+			  " AND r.tenant_id OPERATOR(pg_catalog.=) c.tenant_id"
+			  " AND r.state OPERATOR(pg_catalog.=) 'in_flight'"
+			  " AND r.claimed_by OPERATOR(pg_catalog.=) $2",
+			  2, argtypes);
+	ret = SPI_execute_plan(update_plan, args, NULL, false, 0);
+	if (ret != SPI_OK_UPDATE)
+		elog(ERROR, "could not write completions: %s", SPI_result_code_string(ret));
+
+	keep_plan(&attempts_plan,
+			  "INSERT INTO aigov.attempts (job_id, tenant_id, attempt, key_id, provider,"
+			  " model, http_status, error_class, latency_ms, started_at, finished_at,"
+			  " est_tokens, prompt_tokens, completion_tokens, limit_requests,"
+			  " remaining_requests, reset_requests, limit_tokens, remaining_tokens,"
+			  " reset_tokens, retry_after, worker_pid)"
+			  " SELECT a.id, a.tenant_id, a.attempts, a.key_id, a.provider, a.model,"
+			  " a.http_status, COALESCE(a.error_class, 'success'), a.latency_ms,"
+			  " aigov._ts(a.started_us), aigov._ts(a.finished_us), a.est_tokens,"
+			  " a.prompt_tokens, a.completion_tokens, a.limit_requests,"
+			  " a.remaining_requests, aigov._ts(a.reset_requests_us), a.limit_tokens,"
+			  " a.remaining_tokens, aigov._ts(a.reset_tokens_us),"
+			  " aigov._ts(a.retry_after_us), $2"
+			  " FROM pg_catalog.jsonb_to_recordset($1) AS a(id int8, tenant_id text,"
+			  "  attempts int4, key_id int8, provider text, model text, http_status int4,"
+			  "  error_class text, latency_ms float8, started_us int8, finished_us int8,"
+			  "  est_tokens int8, prompt_tokens int4, completion_tokens int4,"
+			  "  limit_requests int8, remaining_requests int8, reset_requests_us int8,"
+			  "  limit_tokens int8, remaining_tokens int8, reset_tokens_us int8,"
+			  "  retry_after_us int8, has_attempt bool)"
+			  " WHERE a.has_attempt",
+			  2, argtypes);
+	ret = SPI_execute_plan(attempts_plan, args, NULL, false, 0);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "could not write attempts: %s", SPI_result_code_string(ret));
+}
+
+/*
+ * try_write
+ *		Runs write_group in a subtransaction.  Returns NULL on success, or
+ *		the error message (palloc'd in the caller's context).
+ */
+static char *
+try_write(const char *json_array)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	char	   *volatile failure = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		write_group(json_array);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		failure = pstrdup(edata->message);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+	return failure;
+}
+
+/*
+ * write_completions
+ *		Writes every pending completion as one group; if the group fails,
+ *		retries each job alone and marks the ones that still fail as
+ *		failed with the reason.  Runs inside a transaction.
+ */
+static void
+write_completions(void)
+{
+	StringInfoData arr;
+	ListCell   *lc;
+	bool		first = true;
+
+	if (completions == NIL)
+		return;
+
+	initStringInfo(&arr);
+	appendStringInfoChar(&arr, '[');
+	foreach(lc, completions)
+	{
+		if (!first)
+			appendStringInfoChar(&arr, ',');
+		appendStringInfoString(&arr, ((Completion *) lfirst(lc))->json);
+		first = false;
+	}
+	appendStringInfoChar(&arr, ']');
+
+	if (try_write(arr.data) != NULL)
+	{
+		foreach(lc, completions)
+		{
+			Completion *c = (Completion *) lfirst(lc);
+			char	   *one = psprintf("[%s]", c->json);
+			char	   *why = try_write(one);
+
+			if (why != NULL)
+			{
+				ereport(WARNING,
+						(errmsg("could not store the result of job " INT64_FORMAT ": %s",
+								c->job_id, why)));
+				why = try_write(psprintf("[%s]", failed_record(c, why)));
+				if (why != NULL)
+					elog(ERROR, "could not mark job " INT64_FORMAT " failed: %s",
+						 c->job_id, why);
+			}
+		}
+	}
+	pfree(arr.data);
+}
+
+/*
+ * apply_key_actions
+ *		Takes keys out of rotation, with one alert row per key disabled.
+ */
+static void
+apply_key_actions(void)
+{
+	ListCell   *lc;
+
+	foreach(lc, key_actions)
+	{
+		KeyAction  *a = (KeyAction *) lfirst(lc);
+		Oid			argtypes[3] = {INT8OID, TEXTOID, TEXTOID};
+		Datum		args[3];
+		int			ret;
+
+		args[0] = Int64GetDatum(a->key_id);
+		args[1] = CStringGetTextDatum(a->error_class);
+		args[2] = CStringGetTextDatum(a->reason);
+		ret = SPI_execute_with_args("WITH k AS (UPDATE aigov.keys SET enabled = false,"
+									"  disabled_reason = $2 OPERATOR(pg_catalog.||) ': '"
+									"  OPERATOR(pg_catalog.||) $3,"
+									"  disabled_at = pg_catalog.clock_timestamp()"
+									"  WHERE key_id OPERATOR(pg_catalog.=) $1 AND enabled"
+									"  RETURNING key_id, provider, label)"
+									" INSERT INTO aigov.alert_events"
+									" (severity, kind, key_id, provider, message, detail)"
+									" SELECT 'critical', 'key_disabled', k.key_id, k.provider,"
+									"  'key ' OPERATOR(pg_catalog.||) k.label"
+									"  OPERATOR(pg_catalog.||) ' was taken out of rotation: '"
+									"  OPERATOR(pg_catalog.||) $2,"
+									"  pg_catalog.jsonb_build_object('class', $2, 'message', $3)"
+									" FROM k",
+									3, argtypes, args, NULL, false, 0);
+		if (ret != SPI_OK_INSERT)
+			elog(ERROR, "could not disable key: %s", SPI_result_code_string(ret));
+	}
+}
+
+/* ---------- claims and sweeps ---------- */
+
+/*
+ * claim_jobs
+ *		Claims up to n due jobs in scheduling order and copies them into
+ *		the jobs context.  Returns how many were claimed.
+ */
+static int
+claim_jobs(int n)
+{
+	Oid			argtypes[2] = {INT4OID, INT4OID};
+	Datum		args[2];
+	MemoryContext old;
+	int			ret;
+
+	args[0] = Int32GetDatum(n);
+	args[1] = Int32GetDatum(MyProcPid);
+	keep_plan(&claim_plan,
+			  "WITH c AS (SELECT id, tenant_id FROM aigov.requests"
+			  "  WHERE state OPERATOR(pg_catalog.=) 'queued'"
+			  "  AND not_before OPERATOR(pg_catalog.<=) pg_catalog.clock_timestamp()"
+			  "  ORDER BY priority DESC, not_before, id"
+			  "  LIMIT $1 FOR UPDATE SKIP LOCKED)"
+			  " UPDATE aigov.requests r SET state = 'in_flight', claimed_by = $2,"
+			  "  claimed_at = pg_catalog.clock_timestamp(),"
+			  "  attempts = r.attempts OPERATOR(pg_catalog.+) 1"
+			  " FROM c WHERE r.id OPERATOR(pg_catalog.=) c.id"
+			  "  AND r.tenant_id OPERATOR(pg_catalog.=) c.tenant_id"
+			  " RETURNING r.id, r.tenant_id, r.model, r.body::pg_catalog.text,"
+			  "  r.attempts, r.failures, r.est_tokens, r.workload_class, r.deadline,"
+			  "  (SELECT t.tenant_group FROM aigov.tenants t"
+			  "   WHERE t.tenant_id OPERATOR(pg_catalog.=) r.tenant_id)",
+			  2, argtypes);
+	ret = SPI_execute_plan(claim_plan, args, NULL, false, n);
+	if (ret != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "could not claim queued requests: %s", SPI_result_code_string(ret));
+
+	old = MemoryContextSwitchTo(jobs_cxt);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		TupleDesc	tupdesc = SPI_tuptable->tupdesc;
+		AigovJob   *job = palloc0(sizeof(AigovJob));
+		bool		isnull;
+		Datum		d;
+
+		job->id = DatumGetInt64(SPI_getbinval(tuple, tupdesc, 1, &isnull));
+		job->tenant_id = copy_text(tuple, tupdesc, 2);
+		job->model = copy_text(tuple, tupdesc, 3);
+		job->body = copy_text(tuple, tupdesc, 4);
+		job->attempts = DatumGetInt32(SPI_getbinval(tuple, tupdesc, 5, &isnull));
+		job->failures = DatumGetInt32(SPI_getbinval(tuple, tupdesc, 6, &isnull));
+		d = SPI_getbinval(tuple, tupdesc, 7, &isnull);
+		job->est_tokens = isnull ? 0 : DatumGetInt64(d);
+		job->workload_class = copy_text(tuple, tupdesc, 8);
+		d = SPI_getbinval(tuple, tupdesc, 9, &isnull);
+		job->deadline = isnull ? 0 : DatumGetTimestampTz(d);
+		job->tenant_group = copy_text(tuple, tupdesc, 10);
+		dlist_push_tail(&claimed, &job->node);
+	}
+	MemoryContextSwitchTo(old);
+	return (int) SPI_processed;
+}
+
+/*
+ * requeue_orphans
+ *		Puts back in the queue the jobs claimed by dispatchers that no longer
+ *		run.  At start-up this worker's own pid counts as gone, since it
+ *		holds nothing yet.
+ */
+static uint64
+requeue_orphans(bool at_startup)
+{
+	Oid			argtypes[3] = {INT4OID, BOOLOID, INT4OID};
+	Datum		args[3];
+	int			ret;
+
+	args[0] = Int32GetDatum(MyProcPid);
+	args[1] = BoolGetDatum(at_startup);
+	args[2] = Int32GetDatum(aigov_max_attempts);
+
+	/*
+	 * A lost worker counts as a transient failure of its jobs: a job that
+	 * crashes every worker that sends it must not crash them forever.
+	 */
+	keep_plan(&orphan_plan,
+			  "UPDATE aigov.requests r SET"
+			  "  state = CASE WHEN r.failures OPERATOR(pg_catalog.+) 1 OPERATOR(pg_catalog.>=) $3"
+			  "   THEN 'failed' ELSE 'queued' END,"
+			  "  failures = r.failures OPERATOR(pg_catalog.+) 1,"
+			  "  error_class = CASE WHEN r.failures OPERATOR(pg_catalog.+) 1 OPERATOR(pg_catalog.>=) $3"
+			  "   THEN 'worker_lost' ELSE r.error_class END,"
+			  "  error = CASE WHEN r.failures OPERATOR(pg_catalog.+) 1 OPERATOR(pg_catalog.>=) $3"
+			  "   THEN pg_catalog.jsonb_build_object('class', 'worker_lost', 'message',"
+			  "    'the worker sending this job stopped while it was in flight, '"
+			  "    OPERATOR(pg_catalog.||) (r.failures OPERATOR(pg_catalog.+) 1)"
+			  "    OPERATOR(pg_catalog.||) ' times')"
+			  "   ELSE r.error END,"
+			  "  finished_at = CASE WHEN r.failures OPERATOR(pg_catalog.+) 1 OPERATOR(pg_catalog.>=) $3"
+			  "   THEN pg_catalog.clock_timestamp() END,"
+			  "  claimed_by = NULL, claimed_at = NULL"
+			  " WHERE r.state OPERATOR(pg_catalog.=) 'in_flight'"
+			  " AND ((r.claimed_by OPERATOR(pg_catalog.=) $1 AND $2)"
+			  "  OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a"
+			  "   WHERE a.pid OPERATOR(pg_catalog.=) r.claimed_by"
+			  "   AND a.backend_type OPERATOR(pg_catalog.=) 'aigov dispatcher'))",
+			  3, argtypes);
+	ret = SPI_execute_plan(orphan_plan, args, NULL, false, 0);
+	if (ret != SPI_OK_UPDATE)
+		elog(ERROR, "could not requeue orphaned jobs: %s", SPI_result_code_string(ret));
+	if (SPI_processed > 0)
+		ereport(LOG,
+				(errmsg("aigov dispatcher requeued " UINT64_FORMAT " jobs left in flight by a stopped worker",
+						(uint64) SPI_processed)));
+	return SPI_processed;
+}
+
+/*
+ * expire_overdue
+ *		Expires queued jobs whose deadline passed while they waited.
+ */
+static void
+expire_overdue(void)
+{
+	int			ret;
+
+	keep_plan(&expire_plan,
+			  "UPDATE aigov.requests SET state = 'expired', error_class = 'deadline',"
+			  "  finished_at = pg_catalog.clock_timestamp(),"
+			  "  error = pg_catalog.jsonb_build_object('class', 'deadline', 'message',"
+			  "   'the job''s deadline passed while it waited in the queue')"
+			  " WHERE state OPERATOR(pg_catalog.=) 'queued'"
+			  " AND deadline OPERATOR(pg_catalog.<) pg_catalog.clock_timestamp()",
+			  0, NULL);
+	ret = SPI_execute_plan(expire_plan, NULL, NULL, false, 0);
+	if (ret != SPI_OK_UPDATE)
+		elog(ERROR, "could not expire jobs: %s", SPI_result_code_string(ret));
+}
+
+/* ---------- sending ---------- */
+
+static void
+free_job(AigovJob *job)
+{
+	AigovDispatchReleaseTransfer(job);
+	if (job->tenant_id)
+		pfree(job->tenant_id);
+	if (job->model)
+		pfree(job->model);
+	if (job->body)
+		pfree(job->body);
+	if (job->workload_class)
+		pfree(job->workload_class);
+	if (job->tenant_group)
+		pfree(job->tenant_group);
+	if (job->provider)
+		pfree(job->provider);
+	if (job->key_label)
+		pfree(job->key_label);
+	pfree(job);
+}
+
+/*
+ * start_job
+ *		Routes a claimed job to a key, translates its body for the key's
+ *		provider and puts it on the wire.  A job that cannot go out now gets
+ *		its completion record instead and is freed.
+ */
+static void
+start_job(AigovJob *job, TimestampTz *next_due)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	CachedKey  *key = NULL;
+	TimestampTz wait_until;
+	char		url[1024];
+	char	   *auth;
+	const char *extra = NULL;
+	MemoryContext old;
+
+	if (job->deadline != 0 && job->deadline < now)
+	{
+		complete_without_call(job, "expired", 0, "deadline",
+							  "the job's deadline passed before it could be sent");
+		free_job(job);
+		return;
+	}
+
+	switch (route_job(job, now, &key, &wait_until))
+	{
+		case ROUTE_NONE:
+			complete_without_call(job, "failed", 0, "no_route",
+								  psprintf("no enabled key serves model \"%s\" for workload class \"%s\"",
+										   job->model, job->workload_class));
+			free_job(job);
+			return;
+		case ROUTE_WAIT:
+			if (job->deadline != 0 && wait_until > job->deadline)
+				complete_without_call(job, "expired", 0, "deadline",
+									  "every key serving the job is exhausted past its deadline");
+			else
+			{
+				complete_without_call(job, "queued", wait_until, NULL, NULL);
+				*next_due = Min(*next_due, wait_until);
+			}
+			free_job(job);
+			return;
+		case ROUTE_OK:
+			break;
+	}
+
+	old = MemoryContextSwitchTo(jobs_cxt);
+	job->key_id = key->key_id;
+	job->provider = pstrdup(key->provider);
+	job->key_label = pstrdup(key->label);
+	job->style = key->style;
+	MemoryContextSwitchTo(old);
+
+	if (key->style == AIGOV_API_OPENAI)
+	{
+		job->request_body = job->body;
+		job->request_body_owned = false;
+		snprintf(url, sizeof(url), "%s/v1/chat/completions", key->base_url);
+	}
+	else
+	{
+		AigovTranslateOptions opts;
+		AigovTranslatedRequest tr;
+		AigovTranslateStatus ts;
+
+		memset(&opts, 0, sizeof(opts));
+		memset(&tr, 0, sizeof(tr));
+		opts.default_max_tokens = aigov_default_max_tokens;
+		opts.allow_degraded = false;
+		ts = aigov_translate_request(key->style, job->body, strlen(job->body),
+									 NULL, &opts, &tr);
+		if (ts != AIGOV_TRANSLATE_OK)
+		{
+			complete_without_call(job, "failed", 0, "unsupported",
+								  psprintf("the request cannot be sent to provider \"%s\": %s",
+										   key->provider,
+										   tr.detail[0] ? tr.detail : aigov_translate_status_name(ts)));
+			aigov_translate_request_free(&tr);
+			free_job(job);
+			return;
+		}
+		job->request_body = tr.body;
+		job->request_body_owned = true;
+		tr.body = NULL;
+		snprintf(url, sizeof(url), "%s%s", key->base_url, tr.path);
+		aigov_translate_request_free(&tr);
+	}
+
+	switch (key->style)
+	{
+		case AIGOV_API_ANTHROPIC:
+			auth = psprintf("x-api-key: %s", key->secret);
+			extra = "anthropic-version: 2023-06-01";
+			break;
+		case AIGOV_API_GEMINI:
+			auth = psprintf("x-goog-api-key: %s", key->secret);
+			break;
+		default:
+			auth = psprintf("Authorization: Bearer %s", key->secret);
+			break;
+	}
+	AigovDispatchSend(job, url, auth, extra);
+	/* curl copied the header; do not leave the secret lying around */
+	explicit_bzero(auth, strlen(auth));
+	pfree(auth);
+}
+
+/* ---------- the main loop ---------- */
+
+/*
+ * extension_installed
+ *		Whether aigov exists in this database yet.
+ */
+static bool
+extension_installed(void)
+{
+	bool		installed;
+
+	begin_xact("aigov: checking for the extension");
+	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_extension"
+					" WHERE extname OPERATOR(pg_catalog.=) 'aigov'", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_extension");
+	installed = SPI_processed > 0;
+	end_xact();
+	return installed;
+}
+
+static void
+register_slot(void)
+{
+	AigovWorkerSlot *slot = &AigovState->slots[worker_index];
+
+	LWLockAcquire(AigovState->lock, LW_EXCLUSIVE);
+	slot->pid = MyProcPid;
+	slot->latch = MyLatch;
+	pg_atomic_write_u64(&slot->in_flight, 0);
+	pg_atomic_write_u64(&slot->claimed, 0);
+	pg_atomic_write_u64(&slot->completed, 0);
+	pg_atomic_write_u64(&slot->config_reloads, 0);
+	LWLockRelease(AigovState->lock);
+}
+
+#define MY_SLOT (&AigovState->slots[worker_index])
+
+static void
+unregister_slot(int code, Datum arg)
+{
+	if (AigovState == NULL)
+		return;
+	LWLockAcquire(AigovState->lock, LW_EXCLUSIVE);
+	if (AigovState->slots[worker_index].pid == MyProcPid)
+	{
+		AigovState->slots[worker_index].pid = 0;
+		AigovState->slots[worker_index].latch = NULL;
+	}
+	LWLockRelease(AigovState->lock);
+}
+
+/*
+ * AigovWorkerMain
+ *		Entry point of a dispatcher worker.
+ */
+void
+AigovWorkerMain(Datum main_arg)
+{
+	dlist_head	done;
+	TimestampTz next_poll = 0;
+	TimestampTz next_orphan_check = 0;
+	TimestampTz next_expiry = 0;
+	TimestampTz drain_until = 0;
+	bool		work_maybe = true;
+	bool		draining = false;
+
+	worker_index = DatumGetInt32(main_arg);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	BackgroundWorkerUnblockSignals();
+
+	if (AigovState == NULL)
+		elog(ERROR, "aigov shared memory is not initialized");
+	register_slot();
+	before_shmem_exit(unregister_slot, (Datum) 0);
+
+	BackgroundWorkerInitializeConnection(aigov_database, NULL, 0);
+	pgstat_report_appname("aigov dispatcher");
+	srandom((unsigned int) (MyProcPid ^ GetCurrentTimestamp()));
+
+	jobs_cxt = AllocSetContextCreate(TopMemoryContext, "aigov dispatch jobs",
+									 ALLOCSET_DEFAULT_SIZES);
+	completions_cxt = AllocSetContextCreate(TopMemoryContext, "aigov dispatch cycle",
+											ALLOCSET_DEFAULT_SIZES);
+
+	/* Wait for the extension to be created in the served database. */
+	while (!extension_installed())
+	{
+		ereport(DEBUG1, (errmsg("aigov is not installed in database \"%s\" yet",
+								aigov_database)));
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 1000, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ShutdownRequestPending)
+			proc_exit(1);
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+	}
+
+	AigovDispatchStart();
+	dlist_init(&done);
+
+	/* Read the generation before the snapshot, so no change falls between. */
+	seen_config_generation = pg_atomic_read_u64(&AigovState->config_generation);
+	begin_xact("aigov: starting");
+	requeue_orphans(true);
+	load_config();
+	end_xact();
+	next_orphan_check = GetCurrentTimestamp() + (int64) aigov_orphan_check_ms * 1000;
+
+	for (;;)
+	{
+		TimestampTz now;
+		TimestampTz next_due = DT_NOEND;
+		int			free_slots;
+		int			threshold;
+		bool		want_claim;
+		bool		flush_due;
+		bool		need_reload;
+		bool		sweep_orphans;
+		bool		sweep_expired;
+		long		timeout;
+		uint64		gen;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			pg_atomic_fetch_add_u64(&MY_SLOT->config_reloads, 1);
+		}
+
+		now = GetCurrentTimestamp();
+
+		/* Classify what finished on the wire. */
+		while (!dlist_is_empty(&done))
+		{
+			AigovJob   *job = dlist_container(AigovJob, node, dlist_pop_head_node(&done));
+
+			finish_job(job, &next_due);
+			free_job(job);
+			pg_atomic_fetch_add_u64(&MY_SLOT->completed, 1);
+		}
+
+		gen = pg_atomic_read_u64(&AigovState->enqueue_generation);
+		if (gen != seen_enqueue_generation)
+		{
+			seen_enqueue_generation = gen;
+			work_maybe = true;
+		}
+		gen = pg_atomic_read_u64(&AigovState->config_generation);
+		need_reload = (gen != seen_config_generation);
+		if (now >= next_poll)
+			work_maybe = true;
+
+		if (ShutdownRequestPending && !draining)
+		{
+			draining = true;
+			drain_until = now + (int64) aigov_shutdown_grace_ms * 1000;
+		}
+		if (draining && now >= drain_until && AigovDispatchInFlight() > 0)
+		{
+			dlist_head	aborted;
+
+			/* Out of time: put what is still on the wire back in the queue. */
+			dlist_init(&aborted);
+			AigovDispatchAbortAll(&aborted);
+			while (!dlist_is_empty(&aborted))
+			{
+				AigovJob   *job = dlist_container(AigovJob, node, dlist_pop_head_node(&aborted));
+
+				complete_without_call(job, "queued", 0, NULL, NULL);
+				free_job(job);
+			}
+		}
+
+		free_slots = aigov_max_in_flight - AigovDispatchInFlight();
+		threshold = Max(1, Min(aigov_claim_batch, aigov_max_in_flight / 8));
+		want_claim = !draining && work_maybe && free_slots >= threshold;
+		flush_due = completions != NIL &&
+			(list_length(completions) >= aigov_claim_batch ||
+			 now >= oldest_completion + (int64) aigov_flush_interval_ms * 1000 ||
+			 AigovDispatchInFlight() == 0 || want_claim || draining);
+		sweep_orphans = now >= next_orphan_check;
+		sweep_expired = worker_index == 0 && now >= next_expiry;
+
+		if (flush_due || want_claim || need_reload || sweep_orphans ||
+			sweep_expired || key_actions != NIL)
+		{
+			int			asked = Min(aigov_claim_batch, free_slots);
+			int			got = 0;
+
+			begin_xact("aigov: dispatch cycle");
+			if (completions != NIL)
+				write_completions();
+			if (key_actions != NIL)
+				apply_key_actions();
+			if (need_reload)
+			{
+				seen_config_generation = gen;
+				load_config();
+			}
+			if (sweep_orphans)
+			{
+				requeue_orphans(false);
+				next_orphan_check = now + (int64) aigov_orphan_check_ms * 1000;
+			}
+			if (sweep_expired)
+			{
+				expire_overdue();
+				next_expiry = now + USECS_PER_SEC;
+			}
+			if (want_claim)
+				got = claim_jobs(asked);
+			end_xact();
+			pg_atomic_fetch_add_u64(&MY_SLOT->claimed, got);
+
+			MemoryContextReset(completions_cxt);
+			completions = NIL;
+			key_actions = NIL;
+			oldest_completion = 0;
+
+			if (want_claim && got < asked)
+			{
+				work_maybe = false;
+				next_poll = now + (int64) aigov_idle_poll_ms * 1000;
+			}
+
+			/* Only now, with the claim committed, do jobs go on the wire. */
+			while (!dlist_is_empty(&claimed))
+			{
+				AigovJob   *job = dlist_container(AigovJob, node, dlist_pop_head_node(&claimed));
+
+				start_job(job, &next_due);
+			}
+		}
+
+		if (draining && AigovDispatchInFlight() == 0 && completions == NIL)
+			break;
+
+		if (next_due < next_poll)
+			next_poll = Max(next_due, now);
+
+		/* Sleep until something needs doing. */
+		now = GetCurrentTimestamp();
+		if (completions != NIL)
+			timeout = Max(0, (oldest_completion + (int64) aigov_flush_interval_ms * 1000 - now) / 1000);
+		else if (work_maybe && !draining &&
+				 aigov_max_in_flight - AigovDispatchInFlight() >= threshold)
+			timeout = 0;
+		else
+			timeout = Max(0, (Min(next_poll, next_orphan_check) - now + 999) / 1000);
+		if (draining)
+			timeout = Min(timeout, 10);
+
+		pg_atomic_write_u64(&MY_SLOT->in_flight, AigovDispatchInFlight());
+		AigovDispatchWait(timeout, &done);
+	}
+
+	AigovDispatchStop();
+	ereport(LOG, (errmsg("aigov dispatcher %d stopped", worker_index)));
+	/* exit code 1: the postmaster restarts a worker stopped on its own */
+	proc_exit(1);
+}
