@@ -44,10 +44,10 @@ unit:
 	$(MAKE) -C test/unit check
 
 test:
-	bash test/run-tests.sh
+	./test/run-tests.sh
 
 demo:
-	bash bench/demo.sh
+	./bench/demo.sh
 
 # Lets the test runner read the suite lists without parsing this file.
 print-%:

@@ -167,7 +167,6 @@ CREATE INDEX requests_in_flight_idx ON aigov.requests (claimed_by)
 	WHERE state OPERATOR(pg_catalog.=) 'in_flight';
 CREATE INDEX requests_deadline_idx ON aigov.requests (deadline)
 	WHERE state OPERATOR(pg_catalog.=) 'queued' AND deadline IS NOT NULL;
-CREATE INDEX requests_tenant_created_idx ON aigov.requests (tenant_id, created_at);
 COMMENT ON TABLE aigov.requests IS 'The durable job queue and its results';
 
 CREATE TABLE aigov.attempts (

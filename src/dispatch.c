@@ -50,6 +50,36 @@ static WaitEventSet *wait_set = NULL;
 static int	in_flight = 0;
 static dlist_head wire = DLIST_STATIC_INIT(wire);
 static long curl_timeout_ms = -1;	/* -1: curl wants no timer */
+
+/*
+ * Finished easy handles are kept for reuse: curl_easy_init() costs
+ * several allocations per job, curl_easy_reset() none.
+ */
+#define HANDLE_POOL_MAX 4096
+static CURL *handle_pool[HANDLE_POOL_MAX];
+static int	handle_pool_len = 0;
+
+static CURL *
+get_handle(void)
+{
+	if (handle_pool_len > 0)
+	{
+		CURL	   *easy = handle_pool[--handle_pool_len];
+
+		curl_easy_reset(easy);
+		return easy;
+	}
+	return curl_easy_init();
+}
+
+static void
+put_handle(CURL *easy)
+{
+	if (handle_pool_len < HANDLE_POOL_MAX)
+		handle_pool[handle_pool_len++] = easy;
+	else
+		curl_easy_cleanup(easy);
+}
 static TimestampTz curl_timer_set_at = 0;
 
 /*
@@ -232,6 +262,8 @@ AigovDispatchStart(void)
 void
 AigovDispatchStop(void)
 {
+	while (handle_pool_len > 0)
+		curl_easy_cleanup(handle_pool[--handle_pool_len]);
 	if (multi != NULL)
 		curl_multi_cleanup(multi);
 	multi = NULL;
@@ -250,7 +282,7 @@ void
 AigovDispatchSend(AigovJob *job, const char *url, const char *auth_header,
 				  const char *extra_header)
 {
-	CURL	   *easy = curl_easy_init();
+	CURL	   *easy = get_handle();
 	struct curl_slist *headers = NULL;
 	char		idem[64];
 	CURLMcode	mc;
@@ -365,7 +397,7 @@ collect_done(dlist_head *done)
 		if (job->header_clock_us == 0)
 			job->header_clock_us = wall_clock_us();
 		curl_multi_remove_handle(multi, easy);
-		curl_easy_cleanup(easy);
+		put_handle(easy);
 		job->easy = NULL;
 		curl_slist_free_all((struct curl_slist *) job->headers);
 		job->headers = NULL;

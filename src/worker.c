@@ -613,6 +613,7 @@ finish_job(AigovJob *job, TimestampTz *next_due)
 	bool		norm_owned = false;
 
 	memset(&norm, 0, sizeof(norm));
+	norm.prompt_tokens = norm.completion_tokens = -1;
 	aigov_protocol_classify(job->style, job->transport_error, (int) job->http_status,
 							&job->rate, job->response, job->response_len,
 							to_unix_us(now), &cls);
@@ -620,7 +621,8 @@ finish_job(AigovJob *job, TimestampTz *next_due)
 		cls.message[0] == '\0')
 		strlcpy(cls.message, job->transport_message, sizeof(cls.message));
 
-	if (cls.cls == AIGOV_CLASS_SUCCESS)
+	/* OpenAI replies are stored as they came: classify() validated them. */
+	if (cls.cls == AIGOV_CLASS_SUCCESS && job->style != AIGOV_API_OPENAI)
 	{
 		AigovTranslateStatus ts;
 
