@@ -1,0 +1,93 @@
+/*-------------------------------------------------------------------------
+ * config.h
+ *	  The emulator's JSON configuration, fault switches and key updates.
+ *
+ * IDENTIFICATION
+ *	  emulator/config.h
+ *-------------------------------------------------------------------------
+ */
+#ifndef EMU_CONFIG_H
+#define EMU_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "emu.h"
+#include "reply.h"
+
+#define EMU_SECRET_MAX		160
+#define EMU_LABEL_MAX		64
+
+/* Fault switches of one key; all zero means "behave". */
+typedef struct EmuFaults
+{
+	int64_t		latency_ms;		/* fixed delay before answering */
+	int64_t		jitter_ms;		/* plus uniform [0, jitter_ms] */
+	double		error_rate;		/* share of admitted requests failing */
+	int			error_status;	/* 500/502/503/529; 0 = provider default */
+	double		reset_rate;		/* connection reset, no answer */
+	double		hang_rate;		/* never answered */
+	double		malformed_rate; /* 200 with broken JSON */
+	double		truncated_rate; /* 200 cut short, connection closed */
+	bool		no_ratelimit_headers;	/* omit every *ratelimit* header */
+	bool		no_retry_after; /* omit retry-after(-ms) on 429 */
+	bool		nonconforming_json; /* structured output breaks its schema */
+} EmuFaults;
+
+typedef struct EmuKeyConfig
+{
+	char		secret[EMU_SECRET_MAX];
+	char		label[EMU_LABEL_MAX];
+	EmuProvider provider;
+	int64_t		limits[EMU_DIM_COUNT];	/* EMU_UNLIMITED when absent */
+	bool		insufficient_quota;
+	bool		free_tier;		/* Gemini quota ids get "-FreeTier" */
+	char		(*models)[EMU_MODEL_MAX];	/* NULL: any known model */
+	int			n_models;
+	EmuFaults	faults;			/* initial faults */
+} EmuKeyConfig;
+
+typedef struct EmuModelConfig
+{
+	char		name[EMU_MODEL_MAX];
+	EmuProvider provider;
+	int64_t		max_output_tokens;	/* -1: no cap */
+} EmuModelConfig;
+
+typedef struct EmuConfig
+{
+	EmuKeyConfig *keys;
+	int			n_keys;
+	EmuModelConfig *models;
+	int			n_models;
+	char		org[96];
+	char		anthropic_org[64];
+	EmuChargeMode openai_charge;
+	bool		openai_retry_after_ms;
+	int64_t		hang_max_ms;
+	int64_t		max_body_bytes;
+	uint64_t	seed;
+} EmuConfig;
+
+extern bool emu_config_parse(const char *text, size_t len, EmuConfig *cfg,
+							 char *err, size_t errlen);
+extern bool emu_config_load(const char *path, EmuConfig *cfg, char *err,
+							size_t errlen);
+extern void emu_config_free(EmuConfig *cfg);
+extern bool emu_faults_apply_json(json_t *obj, EmuFaults *f, char *err,
+								  size_t errlen);
+extern bool emu_limits_apply_json(json_t *obj, EmuProvider p,
+								  int64_t limits[EMU_DIM_COUNT], char *err,
+								  size_t errlen);
+extern bool emu_config_model_allowed(const EmuConfig *cfg,
+									 const EmuKeyConfig *key,
+									 const char *model, int64_t *max_out);
+extern int	emu_faults_error_status(const EmuFaults *f, EmuProvider p);
+extern void emu_faults_render(const EmuFaults *f, EmuBuf *out);
+extern void emu_limits_render(const int64_t limits[EMU_DIM_COUNT],
+							  EmuProvider p, EmuBuf *out);
+
+#endif							/* EMU_CONFIG_H */
