@@ -1,0 +1,982 @@
+/*-------------------------------------------------------------------------
+ * router.c
+ *	  Per-key quota state, header folding, pacing and weighted key choice.
+ *
+ * Each key keeps a shadow of every provider bucket we know of (requests and
+ * tokens per minute; requests and tokens per day when configured).  A job
+ * is reserved against the shadows when it is sent, so "remaining" is always
+ * net of what is in flight.  Every response's rate-limit headers are folded
+ * back in: bad news (the provider has less than we think) is believed at
+ * once, good news only a quarter at a time, unless the provider's own
+ * announced reset has passed.
+ *
+ * A second pair of buckets, the pacers, run at pace_pct (95%) of the minute
+ * limits.  A pacer may run ahead of its rate by a whole bucket while the
+ * shadow is more than 30% full; below that knee its allowed burst shrinks
+ * in proportion, down to 2% of the bucket when the shadow is empty.  So a
+ * fresh key absorbs a burst, a busy key settles into evenly spaced sends at
+ * 95% of its limit, and nothing is sent that the shadow says would be
+ * refused.
+ *
+ * Keys whose limits are unknown (no configuration, no headers yet) are
+ * driven by a TCP-like window on requests in flight: start at 2, grow by
+ * one per success (doubling per round trip) up to the threshold and by
+ * 1/window beyond, halve on a 429 (once per round trip).  The first
+ * response with limit headers switches the key to shadow buckets.  A
+ * provider that never sends headers (Gemini) is switched by its first 429
+ * instead: the successes of the last minute become an inferred limit (cut
+ * by 1/8 on each later 429, raised by 1/32 after each quiet minute), so
+ * the key is paced rather than probed by bursts at every reset.
+ *
+ * Weights use doubles (routing is a preference, not an accounting);
+ * everything that decides whether a key may be used is integer.
+ *
+ * The caller holds the key's lock; aigov_router_choose reads several keys
+ * and expects them not to change during the call.
+ *
+ * IDENTIFICATION
+ *	  src/router.c
+ *-------------------------------------------------------------------------
+ */
+#include "router.h"
+
+#include <stddef.h>
+
+static int64_t
+sat_add(int64_t a, int64_t b)
+{
+	if (b > 0 && a > INT64_MAX - b)
+		return INT64_MAX;
+	if (b < 0 && a < INT64_MIN - b)
+		return INT64_MIN;
+	return a + b;
+}
+
+static int64_t
+sat_sub(int64_t a, int64_t b)
+{
+	if (b == INT64_MIN)
+		return a >= 0 ? INT64_MAX : a - INT64_MIN;
+	return sat_add(a, -b);
+}
+
+static int64_t
+max64(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
+
+/* The limit in force: the configured one, capped by what the provider says. */
+static int64_t
+effective_limit(int64_t cfg, int64_t learned)
+{
+	if (cfg > 0 && learned > 0)
+		return cfg < learned ? cfg : learned;
+	if (cfg > 0)
+		return cfg;
+	return learned > 0 ? learned : 0;
+}
+
+static int64_t
+paced_limit(int64_t limit, int32_t pct)
+{
+	int64_t		p;
+
+	if (limit <= 0)
+		return 0;
+	p = aigov_bucket_muldiv(limit, pct, 100, false);
+	return p < 1 ? 1 : p;
+}
+
+static void
+set_bucket(AigovBucket *b, int64_t limit, int64_t period_us, int64_t now_us)
+{
+	if (b->limit != limit || b->period_us != period_us)
+		(void) aigov_bucket_set_limit(b, limit, period_us, now_us);
+}
+
+/* Bring every bucket's limit in line with configuration and learning. */
+static void
+apply_limits(AigovKeyState *key, int64_t now_us)
+{
+	/* what the headers say beats what we inferred from 429s */
+	set_bucket(&key->req_min,
+			   effective_limit(key->cfg_rpm, key->learned_rpm > 0 ?
+							   key->learned_rpm : key->inferred_rpm),
+			   AIGOV_USECS_PER_MINUTE, now_us);
+	set_bucket(&key->tok_min,
+			   effective_limit(key->cfg_tpm, key->learned_tpm > 0 ?
+							   key->learned_tpm : key->inferred_tpm),
+			   AIGOV_USECS_PER_MINUTE, now_us);
+	set_bucket(&key->req_day, key->cfg_rpd > 0 ? key->cfg_rpd : 0,
+			   AIGOV_USECS_PER_DAY, now_us);
+	set_bucket(&key->tok_day, key->cfg_tpd > 0 ? key->cfg_tpd : 0,
+			   AIGOV_USECS_PER_DAY, now_us);
+	set_bucket(&key->req_pace, paced_limit(key->req_min.limit, key->pace_pct),
+			   AIGOV_USECS_PER_MINUTE, now_us);
+	set_bucket(&key->tok_pace, paced_limit(key->tok_min.limit, key->pace_pct),
+			   AIGOV_USECS_PER_MINUTE, now_us);
+}
+
+static int32_t
+clamp_pace(int32_t pct)
+{
+	if (pct <= 0)
+		return AIGOV_ROUTER_DEFAULT_PACE_PCT;
+	return pct > 100 ? 100 : pct;
+}
+
+/*
+ * aigov_router_report_init
+ *		Mark every field of a report absent.
+ */
+void
+aigov_router_report_init(AigovRateReport *report)
+{
+	report->req_limit = -1;
+	report->req_remaining = -1;
+	report->req_reset_at_us = 0;
+	report->tok_limit = -1;
+	report->tok_remaining = -1;
+	report->tok_reset_at_us = 0;
+}
+
+/*
+ * aigov_router_key_init
+ *		Set up a key with full buckets.  Limits <= 0 are unknown: the minute
+ *		ones are then learned from headers (slow start until then), the
+ *		daily ones are not enforced.
+ */
+void
+aigov_router_key_init(AigovKeyState *key, int64_t rpm, int64_t tpm,
+					  int64_t rpd, int64_t tpd, int32_t weight)
+{
+	key->cfg_rpm = rpm > 0 ? rpm : 0;
+	key->cfg_tpm = tpm > 0 ? tpm : 0;
+	key->cfg_rpd = rpd > 0 ? rpd : 0;
+	key->cfg_tpd = tpd > 0 ? tpd : 0;
+	key->weight = weight;
+	key->pace_pct = AIGOV_ROUTER_DEFAULT_PACE_PCT;
+	key->disabled = false;
+	key->learned_rpm = 0;
+	key->learned_tpm = 0;
+	key->inferred_rpm = 0;
+	key->inferred_tpm = 0;
+	key->inferred_at_us = 0;
+	key->meter_start_us = 0;
+	key->meter_req_cur = 0;
+	key->meter_req_prev = 0;
+	key->meter_tok_cur = 0;
+	key->meter_tok_prev = 0;
+
+	(void) aigov_bucket_init(&key->req_min, key->cfg_rpm,
+							 AIGOV_USECS_PER_MINUTE);
+	(void) aigov_bucket_init(&key->tok_min, key->cfg_tpm,
+							 AIGOV_USECS_PER_MINUTE);
+	(void) aigov_bucket_init(&key->req_day, key->cfg_rpd, AIGOV_USECS_PER_DAY);
+	(void) aigov_bucket_init(&key->tok_day, key->cfg_tpd, AIGOV_USECS_PER_DAY);
+	(void) aigov_bucket_init(&key->req_pace,
+							 paced_limit(key->cfg_rpm, key->pace_pct),
+							 AIGOV_USECS_PER_MINUTE);
+	(void) aigov_bucket_init(&key->tok_pace,
+							 paced_limit(key->cfg_tpm, key->pace_pct),
+							 AIGOV_USECS_PER_MINUTE);
+
+	aigov_router_report_init(&key->last_report);
+	key->last_report_at_us = 0;
+	key->inflight_requests = 0;
+	key->inflight_tokens = 0;
+	key->reserved_requests_total = 0;
+	key->reserved_tokens_total = 0;
+	key->cwnd_milli = (int64_t) AIGOV_ROUTER_INITIAL_CWND * 1000;
+	key->ssthresh_milli = (int64_t) AIGOV_ROUTER_MAX_CWND * 1000;
+	key->cwnd_cut_seq = 0;
+	key->latency_ewma_us = 0;
+	key->exhausted_until_us = 0;
+	key->rate_limited_total = 0;
+	key->completed_total = 0;
+}
+
+/*
+ * aigov_router_key_configure
+ *		Apply a configuration change to a live key.  Buckets keep their fill
+ *		fraction; learned limits still cap configured ones.  pace_pct <= 0
+ *		means the default.
+ */
+void
+aigov_router_key_configure(AigovKeyState *key, int64_t rpm, int64_t tpm,
+						   int64_t rpd, int64_t tpd, int32_t weight,
+						   int32_t pace_pct, int64_t now_us)
+{
+	key->cfg_rpm = rpm > 0 ? rpm : 0;
+	key->cfg_tpm = tpm > 0 ? tpm : 0;
+	key->cfg_rpd = rpd > 0 ? rpd : 0;
+	key->cfg_tpd = tpd > 0 ? tpd : 0;
+	key->weight = weight;
+	key->pace_pct = clamp_pace(pace_pct);
+	apply_limits(key, now_us);
+}
+
+void
+aigov_router_set_disabled(AigovKeyState *key, bool disabled)
+{
+	key->disabled = disabled;
+}
+
+/*
+ * aigov_router_limits_known
+ *		True once a minute limit (requests or tokens) is configured,
+ *		learned from headers or inferred from 429s; until then the key runs
+ *		on its slow-start window.
+ */
+bool
+aigov_router_limits_known(const AigovKeyState *key)
+{
+	return key->req_min.limit > 0 || key->tok_min.limit > 0;
+}
+
+/*
+ * pace_at
+ *		When may `cost` pass this pacer, given its shadow's fill?
+ *
+ * The pacer may run `burst` units ahead of its rate: a whole paced bucket
+ * while the shadow has at least the knee share left, shrinking linearly
+ * to AIGOV_ROUTER_MIN_BURST_PCT of it as the shadow empties.  The burst is
+ * never below the job's own cost, or a big job could never pass.  The
+ * shadow only fills with time, so the burst used here (from now) is a
+ * lower bound for later instants and the returned time is safe.
+ */
+static AigovBucketResult
+pace_at(const AigovBucket *pacer, const AigovBucket *shadow, int64_t cost,
+		int64_t now_us, int64_t *at)
+{
+	int64_t		lp = pacer->limit;
+	int64_t		knee;
+	int64_t		left;
+	int64_t		burst;
+
+	*at = now_us;
+	if (lp <= 0 || shadow->limit <= 0 || cost <= 0)
+		return AIGOV_BUCKET_OK;
+	left = aigov_bucket_remaining(shadow, now_us);
+	knee = aigov_bucket_muldiv(shadow->limit, AIGOV_ROUTER_KNEE_PCT, 100, true);
+	if (knee <= 0 || left >= knee)
+		burst = lp;
+	else
+	{
+		int64_t		bmin = aigov_bucket_muldiv(lp, AIGOV_ROUTER_MIN_BURST_PCT,
+											   100, false);
+
+		if (bmin < 1)
+			bmin = 1;
+		burst = bmin + aigov_bucket_muldiv(lp - bmin, left, knee, false);
+	}
+	if (burst < cost)
+		burst = cost;
+	return aigov_bucket_available_at_burst(pacer, cost, burst, now_us, at);
+}
+
+static int64_t
+cwnd_requests(const AigovKeyState *key)
+{
+	int64_t		w = key->cwnd_milli / 1000;
+
+	return w < 1 ? 1 : w;
+}
+
+/*
+ * aigov_router_headroom
+ *		Can this key take a job of est_tokens now, and if not, when?
+ *		Changes nothing.
+ *
+ * OK: yes (*available_at_us = now).  WAIT: not before *available_at_us
+ * (exact for the shadows and the 429 back-off, conservative for the pacer;
+ * for a key limited only by its slow-start window it is a hint to ask
+ * again, since the real trigger is a completion).  NEVER: est_tokens is
+ * above one of the key's token limits.  DISABLED: the key is disabled.
+ * Both of the latter set *available_at_us = INT64_MAX.
+ */
+AigovRouterStatus
+aigov_router_headroom(const AigovKeyState *key, int64_t est_tokens,
+					  int64_t now_us, int64_t *available_at_us)
+{
+	const AigovBucket *shadows[4];
+	int64_t		costs[4];
+	int64_t		t = now_us;
+	int64_t		at;
+
+	if (est_tokens < 0)
+		est_tokens = 0;
+	*available_at_us = INT64_MAX;
+	if (key->disabled)
+		return AIGOV_ROUTER_DISABLED;
+
+	shadows[0] = &key->req_min;
+	costs[0] = 1;
+	shadows[1] = &key->tok_min;
+	costs[1] = est_tokens;
+	shadows[2] = &key->req_day;
+	costs[2] = 1;
+	shadows[3] = &key->tok_day;
+	costs[3] = est_tokens;
+	for (int i = 0; i < 4; i++)
+	{
+		if (aigov_bucket_available_at(shadows[i], costs[i], now_us, &at) ==
+			AIGOV_BUCKET_NEVER)
+			return AIGOV_ROUTER_NEVER;
+		t = max64(t, at);
+	}
+
+	t = max64(t, key->exhausted_until_us);
+	(void) pace_at(&key->req_pace, &key->req_min, 1, now_us, &at);
+	t = max64(t, at);
+	(void) pace_at(&key->tok_pace, &key->tok_min, est_tokens, now_us, &at);
+	t = max64(t, at);
+
+	if (!aigov_router_limits_known(key) &&
+		key->inflight_requests >= cwnd_requests(key))
+	{
+		/* expect the next completion after latency / in-flight */
+		int64_t		hint = key->latency_ewma_us / max64(1, key->inflight_requests);
+
+		t = max64(t, sat_add(now_us, max64(hint, AIGOV_ROUTER_RECHECK_US)));
+	}
+
+	*available_at_us = t;
+	return t <= now_us ? AIGOV_ROUTER_OK : AIGOV_ROUTER_WAIT;
+}
+
+/* Share of one shadow left after taking `cost`, in [0, 1]; -1 if unknown. */
+static double
+share_left(const AigovBucket *b, int64_t cost, int64_t now_us)
+{
+	int64_t		left;
+	double		f;
+
+	if (b->limit <= 0)
+		return -1.0;
+	left = sat_sub(aigov_bucket_balance(b, now_us), cost);
+	if (left <= 0)
+		return 0.0;
+	f = (double) left / (double) b->limit;
+	return f > 1.0 ? 1.0 : f;
+}
+
+/*
+ * aigov_router_weight
+ *		Routing weight of this key for a job of est_tokens: the smallest
+ *		share left on any known axis after the job (in-flight reservations
+ *		already deducted), mapped so that AIGOV_ROUTER_RESERVE_PCT (10%) left,
+ *		i.e. 90% utilisation, weighs 0 and a fresh window weighs 1, times
+ *		the key's static weight.
+ *
+ * A key with unknown limits uses its free slow-start window as the share.
+ * Disabled, backed-off and standby (weight <= 0) keys weigh 0.
+ */
+double
+aigov_router_weight(const AigovKeyState *key, int64_t est_tokens,
+					int64_t now_us)
+{
+	const AigovBucket *shadows[4];
+	int64_t		costs[4];
+	double		f = 1.0;
+	double		reserve = AIGOV_ROUTER_RESERVE_PCT / 100.0;
+
+	if (key->disabled || key->weight <= 0 || key->exhausted_until_us > now_us)
+		return 0.0;
+	if (est_tokens < 0)
+		est_tokens = 0;
+
+	shadows[0] = &key->req_min;
+	costs[0] = 1;
+	shadows[1] = &key->tok_min;
+	costs[1] = est_tokens;
+	shadows[2] = &key->req_day;
+	costs[2] = 1;
+	shadows[3] = &key->tok_day;
+	costs[3] = est_tokens;
+	for (int i = 0; i < 4; i++)
+	{
+		double		s = share_left(shadows[i], costs[i], now_us);
+
+		if (s >= 0.0 && s < f)
+			f = s;
+	}
+	if (!aigov_router_limits_known(key))
+	{
+		int64_t		w = cwnd_requests(key);
+		double		s = (double) (w - key->inflight_requests - 1) / (double) w;
+
+		if (s < f)
+			f = s;
+	}
+	if (f <= reserve)
+		return 0.0;
+	return (f - reserve) / (1.0 - reserve) * (double) key->weight;
+}
+
+/*
+ * aigov_router_choose
+ *		Pick a key for a job of est_tokens among keys[0..nkeys-1] for which
+ *		eligible[i] is true (NULL: all), at random in proportion to
+ *		aigov_router_weight, among those with headroom now.
+ *
+ * random_u64 is the caller's random draw (tests pass a fixed sequence).
+ * OK: *chosen is the index, *earliest_available_at_us = now.  If keys have
+ * headroom but all weigh 0 (all near 90% or standby), one of them is picked
+ * uniformly.  WAIT: no key now; *earliest_available_at_us is the earliest
+ * instant any candidate will have headroom.  NEVER: no candidate can ever
+ * take the job (all disabled, or the job exceeds every key's limits);
+ * *earliest_available_at_us = INT64_MAX.  *chosen is -1 unless OK.
+ */
+AigovRouterStatus
+aigov_router_choose(const AigovKeyState *keys, int nkeys,
+					const bool *eligible, int64_t est_tokens, int64_t now_us,
+					uint64_t random_u64, int *chosen,
+					int64_t *earliest_available_at_us)
+{
+	double		total = 0.0;
+	int			nready = 0;
+	int			last_positive = -1;
+	int64_t		earliest = INT64_MAX;
+	int64_t		at;
+
+	*chosen = -1;
+	for (int i = 0; i < nkeys; i++)
+	{
+		AigovRouterStatus st;
+
+		if (eligible != NULL && !eligible[i])
+			continue;
+		st = aigov_router_headroom(&keys[i], est_tokens, now_us, &at);
+		if (st == AIGOV_ROUTER_OK)
+		{
+			double		w = aigov_router_weight(&keys[i], est_tokens, now_us);
+
+			nready++;
+			if (w > 0.0)
+			{
+				total += w;
+				last_positive = i;
+			}
+		}
+		else if (st == AIGOV_ROUTER_WAIT && at < earliest)
+			earliest = at;
+	}
+
+	if (nready == 0)
+	{
+		*earliest_available_at_us = earliest;
+		return earliest == INT64_MAX ? AIGOV_ROUTER_NEVER : AIGOV_ROUTER_WAIT;
+	}
+	*earliest_available_at_us = now_us;
+
+	if (total > 0.0)
+	{
+		/* 53 random bits -> [0, 1), scaled to the total weight */
+		double		target = (double) (random_u64 >> 11) *
+			(1.0 / 9007199254740992.0) * total;
+		double		cum = 0.0;
+
+		for (int i = 0; i < nkeys; i++)
+		{
+			double		w;
+
+			if (eligible != NULL && !eligible[i])
+				continue;
+			if (aigov_router_headroom(&keys[i], est_tokens, now_us, &at) !=
+				AIGOV_ROUTER_OK)
+				continue;
+			w = aigov_router_weight(&keys[i], est_tokens, now_us);
+			if (w <= 0.0)
+				continue;
+			cum += w;
+			if (target < cum)
+			{
+				*chosen = i;
+				return AIGOV_ROUTER_OK;
+			}
+		}
+		/* rounding left target == total: the last positive key */
+		*chosen = last_positive;
+		return AIGOV_ROUTER_OK;
+	}
+	else
+	{
+		int			pick = (int) (random_u64 % (uint64_t) nready);
+
+		for (int i = 0; i < nkeys; i++)
+		{
+			if (eligible != NULL && !eligible[i])
+				continue;
+			if (aigov_router_headroom(&keys[i], est_tokens, now_us, &at) !=
+				AIGOV_ROUTER_OK)
+				continue;
+			if (pick-- == 0)
+			{
+				*chosen = i;
+				return AIGOV_ROUTER_OK;
+			}
+		}
+	}
+	/* not reached: nready keys were found above */
+	return AIGOV_ROUTER_WAIT;
+}
+
+/*
+ * meter_roll
+ *		Advance the success meter's one-minute windows to now.  A clock that
+ *		went backwards restarts it.
+ */
+static void
+meter_roll(AigovKeyState *key, int64_t now_us)
+{
+	int64_t		since = sat_sub(now_us, key->meter_start_us);
+
+	if (key->meter_start_us == 0 || since < 0)
+	{
+		key->meter_start_us = now_us;
+		key->meter_req_cur = key->meter_req_prev = 0;
+		key->meter_tok_cur = key->meter_tok_prev = 0;
+		return;
+	}
+	if (since < AIGOV_USECS_PER_MINUTE)
+		return;
+	if (since < 2 * AIGOV_USECS_PER_MINUTE)
+	{
+		key->meter_req_prev = key->meter_req_cur;
+		key->meter_tok_prev = key->meter_tok_cur;
+	}
+	else
+		key->meter_req_prev = key->meter_tok_prev = 0;
+	key->meter_req_cur = key->meter_tok_cur = 0;
+	key->meter_start_us = sat_add(key->meter_start_us,
+								  since - since % AIGOV_USECS_PER_MINUTE);
+}
+
+/* Successes over the last minute: previous window pro rata, plus current. */
+static int64_t
+meter_estimate(const AigovKeyState *key, int64_t cur, int64_t prev,
+			   int64_t now_us)
+{
+	int64_t		left = AIGOV_USECS_PER_MINUTE -
+		sat_sub(now_us, key->meter_start_us);
+
+	if (left < 0)
+		left = 0;
+	return sat_add(cur, aigov_bucket_muldiv(prev, left,
+											AIGOV_USECS_PER_MINUTE, false));
+}
+
+/*
+ * infer_limit
+ *		A 429 on an axis whose limit nobody told us (no configuration, no
+ *		header): take the rate that did succeed over the last minute as the
+ *		limit (or cut the previous guess by 1/8 if that is lower), so the
+ *		key is paced from now on instead of probed by bursts.  With no
+ *		success observed yet there is nothing to infer from.
+ */
+static void
+infer_limit(int64_t *inferred, int64_t cfg, int64_t learned,
+			int64_t observed)
+{
+	int64_t		v = observed;
+
+	if (cfg > 0 || learned > 0 || observed <= 0)
+		return;
+	if (*inferred > 0)
+	{
+		int64_t		cut = *inferred - max64(1, *inferred /
+											AIGOV_ROUTER_INFER_CUT_DIV);
+
+		if (cut < v)
+			v = cut;
+	}
+	*inferred = max64(1, v);
+}
+
+/*
+ * aigov_router_reserve
+ *		Charge a job of est_tokens to the key as it is sent: one request and
+ *		est_tokens on every shadow and pacer, one more in flight.
+ *
+ * Unconditional (the caller checked headroom under the same lock); fills
+ * *ticket, which the job keeps until complete / on_rate_limited / release.
+ */
+void
+aigov_router_reserve(AigovKeyState *key, int64_t est_tokens, int64_t now_us,
+					 AigovKeyTicket *ticket)
+{
+	if (est_tokens < 0)
+		est_tokens = 0;
+	aigov_bucket_force_take(&key->req_min, 1, now_us);
+	aigov_bucket_force_take(&key->tok_min, est_tokens, now_us);
+	aigov_bucket_force_take(&key->req_day, 1, now_us);
+	aigov_bucket_force_take(&key->tok_day, est_tokens, now_us);
+	aigov_bucket_force_take(&key->req_pace, 1, now_us);
+	aigov_bucket_force_take(&key->tok_pace, est_tokens, now_us);
+
+	key->inflight_requests++;
+	key->inflight_tokens = sat_add(key->inflight_tokens, est_tokens);
+	key->reserved_requests_total = sat_add(key->reserved_requests_total, 1);
+	key->reserved_tokens_total = sat_add(key->reserved_tokens_total,
+										 est_tokens);
+
+	ticket->sent_at_us = now_us;
+	ticket->est_tokens = est_tokens;
+	ticket->req_seq = key->reserved_requests_total;
+	ticket->tok_seq = key->reserved_tokens_total;
+}
+
+static void
+release_inflight(AigovKeyState *key, const AigovKeyTicket *ticket)
+{
+	if (key->inflight_requests > 0)
+		key->inflight_requests--;
+	if (ticket != NULL)
+	{
+		key->inflight_tokens = sat_sub(key->inflight_tokens,
+									   ticket->est_tokens);
+		if (key->inflight_tokens < 0)
+			key->inflight_tokens = 0;
+	}
+}
+
+/*
+ * fold_axis
+ *		Fold one axis of a report into its shadow.
+ *
+ * The provider counted `remaining` when it admitted the ticket's request,
+ * which we date at the send.  Since then its bucket has refilled by the
+ * elapsed time, and every reservation we made after this one (younger)
+ * has been or will be charged on top.  So its balance now is about
+ * remaining + refill - younger; if the headers were instead computed when
+ * the response left, the two terms over-count about equally at a steady
+ * send rate.  Bad news sets the shadow to that at once; good news closes
+ * a quarter of the gap, or all of it once the reset the provider announced
+ * last time has passed.
+ */
+static void
+fold_axis(AigovBucket *shadow, int64_t remaining, int64_t prev_reset_at_us,
+		  int64_t younger, int64_t sent_at_us, int64_t now_us)
+{
+	int64_t		limit = shadow->limit;
+	int64_t		est;
+	int64_t		have;
+
+	if (limit <= 0 || remaining < 0)
+		return;
+	est = sat_add(remaining,
+				  aigov_bucket_muldiv(max64(0, sat_sub(now_us, sent_at_us)),
+									  limit, shadow->period_us, false));
+	est = sat_sub(est, max64(0, younger));
+	if (est > limit)
+		est = limit;
+
+	have = aigov_bucket_balance(shadow, now_us);
+	if (est < have)
+		aigov_bucket_set_remaining(shadow, est, now_us);
+	else if (est > have)
+	{
+		int64_t		gap = sat_sub(est, have);
+
+		if (prev_reset_at_us > 0 && now_us >= prev_reset_at_us)
+			aigov_bucket_give_back(shadow, gap, now_us);
+		else
+			aigov_bucket_give_back(shadow, gap / AIGOV_ROUTER_GOOD_NEWS_DIV,
+								   now_us);
+	}
+}
+
+/*
+ * aigov_router_fold_report
+ *		Fold a response's rate-limit report into the key: adopt reported
+ *		limits (capped by configuration), correct the shadows, keep the
+ *		report for telemetry.
+ *
+ * ticket is the reservation the response belongs to; NULL (headers
+ * without a job) assumes everything in flight is uncounted and no refill.
+ */
+void
+aigov_router_fold_report(AigovKeyState *key, const AigovKeyTicket *ticket,
+						 const AigovRateReport *report, int64_t now_us)
+{
+	int64_t		younger_req;
+	int64_t		younger_tok;
+	int64_t		sent_at;
+
+	if (report == NULL)
+		return;
+	if (ticket != NULL)
+	{
+		younger_req = sat_sub(key->reserved_requests_total, ticket->req_seq);
+		younger_tok = sat_sub(key->reserved_tokens_total, ticket->tok_seq);
+		sent_at = ticket->sent_at_us;
+	}
+	else
+	{
+		younger_req = key->inflight_requests;
+		younger_tok = key->inflight_tokens;
+		sent_at = now_us;
+	}
+
+	if (report->req_limit > 0)
+		key->learned_rpm = report->req_limit;
+	if (report->tok_limit > 0)
+		key->learned_tpm = report->tok_limit;
+	apply_limits(key, now_us);
+
+	fold_axis(&key->req_min, report->req_remaining,
+			  key->last_report.req_reset_at_us, younger_req, sent_at, now_us);
+	fold_axis(&key->tok_min, report->tok_remaining,
+			  key->last_report.tok_reset_at_us, younger_tok, sent_at, now_us);
+
+	key->last_report = *report;
+	key->last_report_at_us = now_us;
+}
+
+/* Settle the token reservation with what the provider charged. */
+static void
+reconcile_tokens(AigovKeyState *key, int64_t est_tokens, int64_t charged,
+				 int64_t now_us)
+{
+	AigovBucket *b[3];
+
+	b[0] = &key->tok_min;
+	b[1] = &key->tok_day;
+	b[2] = &key->tok_pace;
+	for (int i = 0; i < 3; i++)
+	{
+		if (charged > est_tokens)
+			aigov_bucket_force_take(b[i], charged - est_tokens, now_us);
+		else if (charged < est_tokens)
+			aigov_bucket_give_back(b[i], est_tokens - charged, now_us);
+	}
+}
+
+/*
+ * aigov_router_complete
+ *		A reserved job succeeded.
+ *
+ * charged_tokens is what the provider's limiter counted for it, which is
+ * protocol-specific (OpenAI charges its own estimate, max_tokens included,
+ * at admission; Anthropic charges input tokens); < 0 keeps the estimate.
+ * report (NULL if the response had no rate-limit headers) is folded in.
+ * Grows the slow-start window and the latency estimate.
+ */
+void
+aigov_router_complete(AigovKeyState *key, const AigovKeyTicket *ticket,
+					  int64_t charged_tokens, const AigovRateReport *report,
+					  int64_t now_us)
+{
+	release_inflight(key, ticket);
+	if (ticket != NULL && charged_tokens >= 0)
+		reconcile_tokens(key, ticket->est_tokens, charged_tokens, now_us);
+	aigov_router_fold_report(key, ticket, report, now_us);
+
+	meter_roll(key, now_us);
+	key->meter_req_cur = sat_add(key->meter_req_cur, 1);
+	key->meter_tok_cur = sat_add(key->meter_tok_cur,
+								 charged_tokens >= 0 ? charged_tokens :
+								 ticket != NULL ? ticket->est_tokens : 0);
+
+	/* an inferred limit that held for a minute is probed upward */
+	if ((key->inferred_rpm > 0 || key->inferred_tpm > 0) &&
+		sat_sub(now_us, key->inferred_at_us) >= AIGOV_USECS_PER_MINUTE)
+	{
+		if (key->inferred_rpm > 0)
+			key->inferred_rpm += max64(1, key->inferred_rpm /
+									   AIGOV_ROUTER_PROBE_UP_DIV);
+		if (key->inferred_tpm > 0)
+			key->inferred_tpm += max64(1, key->inferred_tpm /
+									   AIGOV_ROUTER_PROBE_UP_DIV);
+		key->inferred_at_us = now_us;
+		apply_limits(key, now_us);
+	}
+
+	if (key->cwnd_milli < key->ssthresh_milli)
+		key->cwnd_milli += 1000;
+	else
+	{
+		/* +1/cwnd per success, i.e. +1 per round trip; rounded */
+		int64_t		w = max64(1, key->cwnd_milli);
+
+		key->cwnd_milli += max64(1, (1000000 + w / 2) / w);
+	}
+	if (key->cwnd_milli > (int64_t) AIGOV_ROUTER_MAX_CWND * 1000)
+		key->cwnd_milli = (int64_t) AIGOV_ROUTER_MAX_CWND * 1000;
+
+	if (ticket != NULL)
+	{
+		int64_t		sample = max64(0, sat_sub(now_us, ticket->sent_at_us));
+
+		if (key->latency_ewma_us == 0)
+			key->latency_ewma_us = sample;
+		else
+			key->latency_ewma_us += (sample - key->latency_ewma_us) / 8;
+	}
+	key->completed_total++;
+}
+
+/* Bad news from a 429: nothing left on this shadow right now. */
+static bool
+empty_shadow(AigovBucket *b, int64_t now_us)
+{
+	if (b->limit <= 0)
+		return false;
+	if (aigov_bucket_balance(b, now_us) > 0)
+		aigov_bucket_set_remaining(b, 0, now_us);
+	return true;
+}
+
+/*
+ * aigov_router_on_rate_limited
+ *		A reserved job got a 429 of kind `which`.
+ *
+ * The report (if any) is folded in, then the named shadow is emptied, and
+ * the key is held back until retry_at_us (Retry-After / reset / body
+ * hint).  Without a usable hint (retry_at_us <= now), a key whose emptied
+ * shadow has a known limit is scheduled by that shadow's refill; otherwise
+ * it waits AIGOV_ROUTER_MINUTE_RETRY_US, or AIGOV_ROUTER_DAILY_RETRY_US
+ * for a daily limit.  The reservation is not refunded (providers count
+ * refused requests toward some limits; the fold corrects it).  The
+ * slow-start window halves, once per round trip: 429s for requests sent
+ * before the last cut do not cut again.
+ */
+void
+aigov_router_on_rate_limited(AigovKeyState *key, const AigovKeyTicket *ticket,
+							 AigovRouterLimit which, int64_t retry_at_us,
+							 const AigovRateReport *report, int64_t now_us)
+{
+	bool		scheduled = false;
+	bool		new_loss = ticket == NULL || ticket->req_seq > key->cwnd_cut_seq;
+
+	release_inflight(key, ticket);
+	aigov_router_fold_report(key, ticket, report, now_us);
+
+	/*
+	 * No header has told us the limit this 429 is about: infer it from
+	 * what succeeded in the last minute (once per round trip).
+	 */
+	if (new_loss)
+	{
+		meter_roll(key, now_us);
+		if (which == AIGOV_ROUTER_LIMIT_REQUESTS ||
+			which == AIGOV_ROUTER_LIMIT_UNKNOWN)
+			infer_limit(&key->inferred_rpm, key->cfg_rpm, key->learned_rpm,
+						meter_estimate(key, key->meter_req_cur,
+									   key->meter_req_prev, now_us));
+		else if (which == AIGOV_ROUTER_LIMIT_TOKENS)
+			infer_limit(&key->inferred_tpm, key->cfg_tpm, key->learned_tpm,
+						meter_estimate(key, key->meter_tok_cur,
+									   key->meter_tok_prev, now_us));
+		key->inferred_at_us = now_us;
+		apply_limits(key, now_us);
+	}
+
+	switch (which)
+	{
+		case AIGOV_ROUTER_LIMIT_REQUESTS:
+			scheduled = empty_shadow(&key->req_min, now_us);
+			break;
+		case AIGOV_ROUTER_LIMIT_TOKENS:
+			scheduled = empty_shadow(&key->tok_min, now_us);
+			break;
+		case AIGOV_ROUTER_LIMIT_DAILY:
+			(void) empty_shadow(&key->req_day, now_us);
+			(void) empty_shadow(&key->tok_day, now_us);
+			break;
+		case AIGOV_ROUTER_LIMIT_UNKNOWN:
+			scheduled = empty_shadow(&key->req_min, now_us);
+			scheduled |= empty_shadow(&key->tok_min, now_us);
+			break;
+	}
+
+	if (retry_at_us <= now_us)
+	{
+		if (which == AIGOV_ROUTER_LIMIT_DAILY)
+			retry_at_us = sat_add(now_us, AIGOV_ROUTER_DAILY_RETRY_US);
+		else if (!scheduled)
+			retry_at_us = sat_add(now_us, AIGOV_ROUTER_MINUTE_RETRY_US);
+		else
+			retry_at_us = 0;
+	}
+	if (retry_at_us > key->exhausted_until_us)
+		key->exhausted_until_us = retry_at_us;
+
+	if (new_loss)
+	{
+		key->ssthresh_milli = max64(key->cwnd_milli / 2, 1000);
+		key->cwnd_milli = key->ssthresh_milli;
+		key->cwnd_cut_seq = key->reserved_requests_total;
+	}
+	key->rate_limited_total++;
+}
+
+/*
+ * aigov_router_release
+ *		A reserved job ended some other way (5xx, timeout, connection
+ *		error, cancelled).  refund = true gives the reservation back, for
+ *		when the request certainly never reached the provider.
+ */
+void
+aigov_router_release(AigovKeyState *key, const AigovKeyTicket *ticket,
+					 bool refund, int64_t now_us)
+{
+	release_inflight(key, ticket);
+	if (refund && ticket != NULL)
+	{
+		aigov_bucket_give_back(&key->req_min, 1, now_us);
+		aigov_bucket_give_back(&key->req_day, 1, now_us);
+		aigov_bucket_give_back(&key->req_pace, 1, now_us);
+		aigov_bucket_give_back(&key->tok_min, ticket->est_tokens, now_us);
+		aigov_bucket_give_back(&key->tok_day, ticket->est_tokens, now_us);
+		aigov_bucket_give_back(&key->tok_pace, ticket->est_tokens, now_us);
+	}
+}
+
+/*
+ * aigov_router_utilisation_ppm
+ *		The key's worst utilisation over its known axes, in ppm (in-flight
+ *		reservations included; above 1,000,000 while in debt).
+ */
+int64_t
+aigov_router_utilisation_ppm(const AigovKeyState *key, int64_t now_us)
+{
+	int64_t		u = 0;
+
+	u = max64(u, aigov_bucket_utilisation_ppm(&key->req_min, now_us));
+	u = max64(u, aigov_bucket_utilisation_ppm(&key->tok_min, now_us));
+	u = max64(u, aigov_bucket_utilisation_ppm(&key->req_day, now_us));
+	u = max64(u, aigov_bucket_utilisation_ppm(&key->tok_day, now_us));
+	return u;
+}
+
+/*
+ * aigov_router_add_load
+ *		Add this key's minute buckets to a provider's aggregate for the
+ *		throttle.  Disabled keys and unknown limits add nothing.
+ */
+void
+aigov_router_add_load(const AigovKeyState *key, int64_t now_us,
+					  AigovThrottleLoad *load)
+{
+	if (key->disabled)
+		return;
+	if (key->req_min.limit > 0)
+	{
+		load->req_limit = sat_add(load->req_limit, key->req_min.limit);
+		load->req_used = sat_add(load->req_used,
+								 sat_sub(key->req_min.limit,
+										 aigov_bucket_balance(&key->req_min,
+															  now_us)));
+	}
+	if (key->tok_min.limit > 0)
+	{
+		load->tok_limit = sat_add(load->tok_limit, key->tok_min.limit);
+		load->tok_used = sat_add(load->tok_used,
+								 sat_sub(key->tok_min.limit,
+										 aigov_bucket_balance(&key->tok_min,
+															  now_us)));
+	}
+}
