@@ -19,20 +19,17 @@ FAILED_SUITES=()
 trap aigov_cleanup EXIT
 trap 'exit 130' INT TERM
 
-# count_tap LOG: adds the ok / not ok lines of a TAP log to the totals.
+# count_tap LOG: prints the numbers of ok and not ok lines of a TAP log.
 count_tap() {
-	local ok notok
-	ok=$(grep -cE '^[[:space:]]*ok [0-9]+' "$1")
-	notok=$(grep -cE '^[[:space:]]*not ok [0-9]+' "$1")
-	PASSED=$((PASSED + ok))
-	FAILED=$((FAILED + notok))
-	echo "$ok $notok"
+	echo "$(grep -cE '^[[:space:]]*ok [0-9]+' "$1") $(grep -cE '^[[:space:]]*not ok [0-9]+' "$1")"
 }
 
 # suite NAME STATUS LOG PASSED FAILED: records a suite's outcome.  A suite
 # that failed without reporting a failed test counts as one failure.
 suite() {
 	local name=$1 status=$2 log=$3 ok=$4 notok=$5
+	PASSED=$((PASSED + ok))
+	FAILED=$((FAILED + notok))
 	if [ "$status" -ne 0 ] && [ "$notok" -eq 0 ]; then
 		FAILED=$((FAILED + 1))
 		notok=1
@@ -63,7 +60,6 @@ aigov_log "static analysis"
 cppcheck --quiet --enable=warning,portability --error-exitcode=1 \
 	--inline-suppr --std=c11 -Isrc src >"$LOGS/cppcheck.log" 2>&1
 st=$?
-if [ $st -eq 0 ]; then PASSED=$((PASSED + 1)); else FAILED=$((FAILED + 1)); fi
 suite cppcheck $st "$LOGS/cppcheck.log" $((st == 0)) $((st != 0))
 
 # cmocka tests of the pure C modules, under ASan and UBSan.
@@ -109,8 +105,6 @@ aigov_as_pg "$PGXS_DIR/src/test/regress/pg_regress" \
 st=$?
 ok=$(grep -cE '\.\.\. ok' "$LOGS/regress.log")
 notok=$(grep -cE '\.\.\. (FAILED|failed)' "$LOGS/regress.log")
-PASSED=$((PASSED + ok))
-FAILED=$((FAILED + notok))
 [ $st -ne 0 ] && [ -f "$SUITE_DIR/regress/regression.diffs" ] &&
 	cat "$SUITE_DIR/regress/regression.diffs" >>"$LOGS/regress.log"
 suite pg_regress $st "$LOGS/regress.log" "$ok" "$notok"
@@ -124,8 +118,6 @@ if [ -n "$ISOLATION" ]; then
 	st=$?
 	ok=$(grep -cE '\.\.\. ok' "$LOGS/isolation.log")
 	notok=$(grep -cE '\.\.\. (FAILED|failed)' "$LOGS/isolation.log")
-	PASSED=$((PASSED + ok))
-	FAILED=$((FAILED + notok))
 	[ $st -ne 0 ] && [ -f "$SUITE_DIR/isolation/regression.diffs" ] &&
 		cat "$SUITE_DIR/isolation/regression.diffs" >>"$LOGS/isolation.log"
 	suite isolation $st "$LOGS/isolation.log" "$ok" "$notok"
@@ -141,7 +133,7 @@ if compgen -G "$SUITE_DIR/t/*.pl" >/dev/null; then
 		PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" \
 		TESTDIR="$SUITE_DIR" AIGOV_EMULATOR="$SUITE_DIR/bin/aigov-emulator" \
 		AIGOV_FIXTURES="$SUITE_DIR/fixtures" \
-		prove -v t/) >"$LOGS/tap.log" 2>&1
+		prove -v t/*.pl) >"$LOGS/tap.log" 2>&1
 	st=$?
 	read -r ok notok < <(count_tap "$LOGS/tap.log")
 	suite tap $st "$LOGS/tap.log" "$ok" "$notok"
