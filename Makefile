@@ -1,6 +1,7 @@
 # Makefile for aigov (PGXS)
 #
-#   make                 build the extension and the provider emulator
+#   make                 build the extension
+#   make emulator        build the provider emulator
 #   make install         install the extension into PG_CONFIG's PostgreSQL
 #   make test            install missing packages, build, run every suite
 #   make demo            run the demo scenario against the emulator
@@ -26,7 +27,7 @@ SHLIB_LINK  += $(shell pkg-config --libs libcurl jansson)
 PURE_OBJS    = $(patsubst %.c,%.o,$(shell grep -L '"postgres.h"' src/*.c))
 
 # pg_regress suites; the order matters (install first).
-REGRESS      = install tiers_tenants providers_keys submit insert_batch \
+REGRESS      = install tiers_tenants providers_keys submit insert_batch admission \
                result_cancel_wait
 ISOLATION    =
 TAP_TESTS    = 1
@@ -35,6 +36,10 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 $(PURE_OBJS): override CPPFLAGS += -include src/jansson_compat.h
+
+# PGXS does not track header dependencies; a struct that changes shape in
+# a header must rebuild every object that uses it.
+$(OBJS): $(wildcard src/*.h)
 
 .PHONY: emulator test demo unit
 emulator:

@@ -151,6 +151,7 @@ CREATE TABLE aigov.requests (
 	served_provider text,
 	served_model text,
 	degraded	boolean NOT NULL DEFAULT false,
+	admitted	boolean NOT NULL DEFAULT false,
 	response	jsonb,
 	raw_response jsonb,
 	error_class text,

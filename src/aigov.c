@@ -17,6 +17,7 @@
 #include "utils/guc.h"
 
 #include "aigov.h"
+#include "quota.h"
 
 PG_MODULE_MAGIC;
 
@@ -43,6 +44,7 @@ _PG_init(void)
 				 errhint("Add aigov to shared_preload_libraries in postgresql.conf and restart the server.")));
 
 	AigovEnqueueInit();
+	AigovQuotaDefineGucs();
 	AigovWorkerInit();
 	AigovShmemInit();
 

@@ -33,9 +33,11 @@ extern int	aigov_max_body_bytes;
 extern int	aigov_default_max_tokens;
 
 /* The enqueue path's validation, shared by the trigger and submit(). */
+struct AigovTenantLimits;
 extern int64 AigovValidateJob(const char *tenant_id, Jsonb *body,
 							  const char *task_type, const char *workload_class,
-							  char **model_out);
+							  char **model_out, struct AigovTenantLimits *limits);
+extern bool aigov_submit_admitted;
 
 /* Job states as stored in aigov.requests.state. */
 #define AIGOV_STATE_QUEUED		"queued"

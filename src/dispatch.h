@@ -15,6 +15,7 @@
 
 #include "api_style.h"
 #include "protocol.h"
+#include "quota.h"
 
 /*
  * One job of this worker, from its claim until its completion is written.
@@ -37,6 +38,15 @@ typedef struct AigovJob
 	char	   *workload_class;
 	char	   *tenant_group;	/* NULL = none */
 	TimestampTz deadline;		/* 0 = none */
+	bool		admitted;		/* the tenant was charged for it already */
+	AigovTenantLimits tenant_limits;
+
+	/* admission and routing (quota.c) */
+	AigovTenantEntry *tenant_shared;
+	AigovKeyEntry *key_shared;
+	AigovKeyTicket ticket;
+	bool		admitted_now;	/* charged by this dispatch */
+	void	   *route_key;		/* worker.c's cached key, until sent */
 
 	/* routing */
 	int64		key_id;

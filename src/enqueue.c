@@ -24,6 +24,7 @@
 #include "utils/timestamp.h"
 
 #include "aigov.h"
+#include "quota.h"
 #include "shmem.h"
 #include "tokens.h"
 
@@ -31,6 +32,13 @@ PG_FUNCTION_INFO_V1(aigov_requests_before_insert);
 PG_FUNCTION_INFO_V1(aigov_estimate_tokens);
 
 int			aigov_max_body_bytes = 1024 * 1024;
+
+/*
+ * Set by aigov.submit() around its own INSERT when it has already taken
+ * the job's cost from the tenant's buckets; nothing else can set it, so a
+ * plain INSERT cannot claim to be admitted.
+ */
+bool		aigov_submit_admitted = false;
 int			aigov_default_max_tokens = 1024;
 
 /* Kept SPI plans; the plan cache revalidates them after DDL. */
@@ -211,13 +219,17 @@ estimate_body(Jsonb *body, AigovTokenEstimate *est)
 
 /*
  * check_tenant
- *		Refuses an unknown or disabled tenant.  Caller is connected to SPI.
+ *		Refuses an unknown or disabled tenant and reads its effective
+ *		quota (its own overrides, else its tier's).  Caller is connected to
+ *		SPI.
  */
 static void
-check_tenant(const char *tenant_id)
+check_tenant(const char *tenant_id, AigovTenantLimits *limits)
 {
 	Datum		arg = CStringGetTextDatum(tenant_id);
 	Oid			argtype = TEXTOID;
+	HeapTuple	tuple;
+	TupleDesc	tupdesc;
 	bool		isnull;
 	int			ret;
 
@@ -225,8 +237,12 @@ check_tenant(const char *tenant_id)
 	{
 		SPIPlanPtr	plan;
 
-		plan = SPI_prepare("SELECT enabled FROM aigov.tenants"
-						   " WHERE tenant_id OPERATOR(pg_catalog.=) $1",
+		plan = SPI_prepare("SELECT t.enabled, COALESCE(t.rpm, r.rpm)::pg_catalog.int8,"
+						   " COALESCE(t.tpm, r.tpm), COALESCE(t.tpd, r.tpd),"
+						   " t.soft_limit_pct, t.hard_cap, r.weight"
+						   " FROM aigov.tenants t JOIN aigov.tiers r"
+						   " ON r.tier OPERATOR(pg_catalog.=) t.tier"
+						   " WHERE t.tenant_id OPERATOR(pg_catalog.=) $1",
 						   1, &argtype);
 		if (plan == NULL)
 			elog(ERROR, "could not prepare tenant lookup: %s",
@@ -246,12 +262,23 @@ check_tenant(const char *tenant_id)
 				 errmsg("tenant \"%s\" does not exist", tenant_id),
 				 errhint("Add it to aigov.tenants first.")));
 
-	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
-									SPI_tuptable->tupdesc, 1, &isnull)))
+	tuple = SPI_tuptable->vals[0];
+	tupdesc = SPI_tuptable->tupdesc;
+	if (!DatumGetBool(SPI_getbinval(tuple, tupdesc, 1, &isnull)))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("tenant \"%s\" is disabled", tenant_id),
 				 errhint("Set enabled = true in aigov.tenants to accept its jobs again.")));
+
+	if (limits != NULL)
+	{
+		limits->rpm = DatumGetInt64(SPI_getbinval(tuple, tupdesc, 2, &isnull));
+		limits->tpm = DatumGetInt64(SPI_getbinval(tuple, tupdesc, 3, &isnull));
+		limits->tpd = DatumGetInt64(SPI_getbinval(tuple, tupdesc, 4, &isnull));
+		limits->soft_limit_pct = DatumGetInt32(SPI_getbinval(tuple, tupdesc, 5, &isnull));
+		limits->hard_cap = DatumGetBool(SPI_getbinval(tuple, tupdesc, 6, &isnull));
+		limits->weight = DatumGetInt32(SPI_getbinval(tuple, tupdesc, 7, &isnull));
+	}
 }
 
 /*
@@ -351,7 +378,8 @@ check_workload_class(const char *workload_class)
  */
 int64
 AigovValidateJob(const char *tenant_id, Jsonb *body, const char *task_type,
-				 const char *workload_class, char **model_out)
+				 const char *workload_class, char **model_out,
+				 AigovTenantLimits *limits)
 {
 	AigovTokenEstimate est;
 	char	   *model;
@@ -372,7 +400,7 @@ AigovValidateJob(const char *tenant_id, Jsonb *body, const char *task_type,
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "could not connect to SPI");
-	check_tenant(tenant_id);
+	check_tenant(tenant_id, limits);
 	output_limit = model_output_limit(model);
 	SPI_finish();
 
@@ -462,7 +490,7 @@ aigov_requests_before_insert(PG_FUNCTION_ARGS)
 	est_tokens = AigovValidateJob(tenant_id, body,
 								  text_column(tuple, tupdesc, col.task_type),
 								  text_column(tuple, tupdesc, col.workload_class),
-								  &model);
+								  &model, NULL);
 
 	colnums[ncols] = col.model;
 	values[ncols] = CStringGetTextDatum(model);
@@ -481,6 +509,9 @@ aigov_requests_before_insert(PG_FUNCTION_ARGS)
 	}
 	colnums[ncols] = column_number(tupdesc, "degraded");
 	values[ncols] = BoolGetDatum(false);
+	nulls[ncols++] = false;
+	colnums[ncols] = column_number(tupdesc, "admitted");
+	values[ncols] = BoolGetDatum(aigov_submit_admitted);
 	nulls[ncols++] = false;
 	for (int i = 0; i < (int) N_WORKER_OWNED; i++)
 	{

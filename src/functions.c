@@ -30,6 +30,7 @@
 #include "utils/wait_event.h"
 
 #include "aigov.h"
+#include "quota.h"
 #include "shmem.h"
 
 PG_FUNCTION_INFO_V1(aigov_submit);
@@ -70,6 +71,12 @@ keep_plan(SPIPlanPtr *slot, const char *query, int nargs, Oid *argtypes)
 	return *slot;
 }
 
+static TimestampTz
+from_unix_us(int64 us)
+{
+	return us - ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
+}
+
 /*
  * aigov_submit
  *		aigov.submit(tenant_id, body, task_type, workload_class, max_wait,
@@ -84,10 +91,18 @@ aigov_submit(PG_FUNCTION_ARGS)
 	char		argnulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 	TupleDesc	tupdesc;
 	Datum		values[6];
-	bool		nulls[6] = {false, false, false, false, false, false};
+	bool		nulls[6] = {false, false, false, true, true, false};
 	int64		job_id;
 	bool		isnull;
-	int			ret;
+	volatile int ret = 0;
+	char	   *tenant_id;
+	char	   *model;
+	int64		est_tokens;
+	int64		now_us;
+	AigovTenantLimits limits;
+	AigovTenantEntry *entry;
+	AigovAdmitResult res;
+	AigovAdmitStatus admit;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -127,15 +142,11 @@ aigov_submit(PG_FUNCTION_ARGS)
 	}
 
 	/* Validate here too, so that errors carry no trigger context. */
-	{
-		char	   *model;
-
-		(void) AigovValidateJob(text_to_cstring(PG_GETARG_TEXT_PP(0)),
-								PG_GETARG_JSONB_P(1),
-								text_to_cstring(PG_GETARG_TEXT_PP(2)),
-								text_to_cstring(PG_GETARG_TEXT_PP(3)),
-								&model);
-	}
+	tenant_id = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	est_tokens = AigovValidateJob(tenant_id, PG_GETARG_JSONB_P(1),
+								  text_to_cstring(PG_GETARG_TEXT_PP(2)),
+								  text_to_cstring(PG_GETARG_TEXT_PP(3)),
+								  &model, &limits);
 
 	for (int i = 0; i < 6; i++)
 	{
@@ -151,6 +162,34 @@ aigov_submit(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "could not connect to SPI");
+
+	/* Layer 1: the tenant's buckets, before any provider is involved. */
+	entry = AigovTenantEntryGet(tenant_id, &limits);
+	now_us = AigovNowUs();
+	admit = AigovTenantAdmit(entry, est_tokens, now_us, &res);
+	if (admit == AIGOV_ADMIT_OK)
+		AigovNoteSoftWarnings(tenant_id, entry, res.soft_warn);
+	else if (admit == AIGOV_ADMIT_NEVER || limits.hard_cap)
+	{
+		/* refused: nothing is enqueued */
+		AigovTenantCount(entry, true, false);
+		SPI_finish();
+		values[1] = CStringGetTextDatum("rejected");
+		values[2] = Int32GetDatum(429);
+		nulls[0] = true;
+		if (admit == AIGOV_ADMIT_WAIT)
+		{
+			values[3] = TimestampTzGetDatum(from_unix_us(res.retry_at_us));
+			nulls[3] = false;
+		}
+		values[4] = CStringGetTextDatum(aigov_admission_axis_name(res.axis));
+		nulls[4] = false;
+		nulls[5] = true;
+		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+	}
+	else
+		AigovTenantCount(entry, false, true);
+
 	keep_plan(&submit_plan,
 			  "INSERT INTO aigov.requests"
 			  " (tenant_id, body, task_type, workload_class, deadline, priority)"
@@ -158,18 +197,33 @@ aigov_submit(PG_FUNCTION_ARGS)
 			  " pg_catalog.now() OPERATOR(pg_catalog.+) $5, $6)"
 			  " RETURNING id",
 			  6, argtypes);
-	ret = SPI_execute_plan(submit_plan, args, argnulls, false, 1);
+	aigov_submit_admitted = (admit == AIGOV_ADMIT_OK);
+	PG_TRY();
+	{
+		ret = SPI_execute_plan(submit_plan, args, argnulls, false, 1);
+	}
+	PG_FINALLY();
+	{
+		aigov_submit_admitted = false;
+	}
+	PG_END_TRY();
 	if (ret != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		elog(ERROR, "could not enqueue job: %s", SPI_result_code_string(ret));
 	job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 										 SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 
+	if (admit != AIGOV_ADMIT_OK)
+	{
+		/* accepted, but it waits in the queue until the quota allows it */
+		values[3] = TimestampTzGetDatum(from_unix_us(res.retry_at_us));
+		nulls[3] = false;
+		values[4] = CStringGetTextDatum(aigov_admission_axis_name(res.axis));
+		nulls[4] = false;
+	}
 	values[0] = Int64GetDatum(job_id);
 	values[1] = CStringGetTextDatum("accepted");
 	values[2] = Int32GetDatum(202);
-	nulls[3] = true;
-	nulls[4] = true;
 	values[5] = CStringGetTextDatum(psprintf("SELECT * FROM aigov.result(" INT64_FORMAT ")",
 											 job_id));
 

@@ -21,6 +21,7 @@
 #include "storage/shmem.h"
 
 #include "aigov.h"
+#include "quota.h"
 #include "shmem.h"
 
 AigovShared *AigovState = NULL;
@@ -34,7 +35,7 @@ static bool xact_enqueued = false;
 static bool xact_config_changed = false;
 
 static Size
-aigov_shmem_size(void)
+aigov_state_size(void)
 {
 	return add_size(offsetof(AigovShared, slots),
 					mul_size(sizeof(AigovWorkerSlot), aigov_workers));
@@ -45,8 +46,9 @@ aigov_shmem_request(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-	RequestAddinShmemSpace(aigov_shmem_size());
-	RequestNamedLWLockTranche("aigov", 1);
+	RequestAddinShmemSpace(add_size(aigov_state_size(), AigovQuotaShmemSize()));
+	/* 0: worker slots; 1: tenant table; 2: key table */
+	RequestNamedLWLockTranche("aigov", 3);
 }
 
 static void
@@ -58,10 +60,10 @@ aigov_shmem_startup(void)
 		prev_shmem_startup_hook();
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	AigovState = ShmemInitStruct("aigov shared state", aigov_shmem_size(), &found);
+	AigovState = ShmemInitStruct("aigov shared state", aigov_state_size(), &found);
 	if (!found)
 	{
-		memset(AigovState, 0, aigov_shmem_size());
+		memset(AigovState, 0, aigov_state_size());
 		AigovState->lock = &(GetNamedLWLockTranche("aigov"))->lock;
 		pg_atomic_init_u64(&AigovState->config_generation, 1);
 		pg_atomic_init_u64(&AigovState->enqueue_generation, 1);
@@ -74,6 +76,7 @@ aigov_shmem_startup(void)
 			pg_atomic_init_u64(&AigovState->slots[i].config_reloads, 0);
 		}
 	}
+	AigovQuotaShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 

@@ -47,6 +47,7 @@
 #include "aigov.h"
 #include "dispatch.h"
 #include "protocol.h"
+#include "quota.h"
 #include "shmem.h"
 #include "translate.h"
 #include "worker.h"
@@ -81,7 +82,7 @@ typedef struct CachedKey
 	char	   *workload_class; /* NULL = any */
 	char	   *tenant_group;	/* NULL = any */
 	int			weight;
-	TimestampTz exhausted_until;	/* a 429 told us to wait until then */
+	AigovKeyEntry *shared;		/* its state in shared memory */
 	bool		unusable;		/* disabled by this worker, reload pending */
 } CachedKey;
 
@@ -124,7 +125,6 @@ static CachedKey *keys = NULL;
 static int	nkeys = 0;
 static CachedRoute *routes = NULL;
 static int	nroutes = 0;
-static uint64 route_counter = 0;
 static uint64 seen_config_generation = 0;
 static uint64 seen_enqueue_generation = 0;
 
@@ -132,6 +132,7 @@ static List *completions = NIL;
 static TimestampTz oldest_completion = 0;
 static List *key_actions = NIL;
 static dlist_head claimed = DLIST_STATIC_INIT(claimed);
+static dlist_head ready = DLIST_STATIC_INIT(ready);
 
 static SPIPlanPtr claim_plan = NULL;
 static SPIPlanPtr update_plan = NULL;
@@ -302,13 +303,13 @@ static void
 load_config(void)
 {
 	MemoryContext old;
-	CachedKey  *old_keys = keys;
-	int			old_nkeys = nkeys;
 	MemoryContext old_cxt = cache_cxt;
 	int			ret;
 
 	ret = SPI_execute("SELECT k.key_id, k.label, k.secret, k.provider, p.api_style,"
-					  " p.base_url, k.workload_class, k.tenant_group, k.weight, m.model"
+					  " p.base_url, k.workload_class, k.tenant_group, k.weight, m.model,"
+					  " COALESCE(k.rpm_limit, 0)::pg_catalog.int8,"
+					  " COALESCE(k.tpm_limit, 0), COALESCE(k.tpd_limit, 0)"
 					  " FROM aigov.keys k"
 					  " JOIN aigov.providers p ON p.provider OPERATOR(pg_catalog.=) k.provider"
 					  " JOIN aigov.models m ON m.provider OPERATOR(pg_catalog.=) k.provider"
@@ -356,15 +357,28 @@ load_config(void)
 			key->workload_class = copy_text(tuple, tupdesc, 7);
 			key->tenant_group = copy_text(tuple, tupdesc, 8);
 			key->weight = DatumGetInt32(SPI_getbinval(tuple, tupdesc, 9, &isnull));
-			for (int o = 0; o < old_nkeys; o++)
-				if (old_keys[o].key_id == key_id)
-					key->exhausted_until = old_keys[o].exhausted_until;
+			{
+				AigovKeyLimits limits;
+
+				limits.rpm = DatumGetInt64(SPI_getbinval(tuple, tupdesc, 11, &isnull));
+				limits.tpm = DatumGetInt64(SPI_getbinval(tuple, tupdesc, 12, &isnull));
+				limits.tpd = DatumGetInt64(SPI_getbinval(tuple, tupdesc, 13, &isnull));
+				limits.rpd = 0;
+				limits.weight = key->weight;
+				key->shared = AigovKeyEntryGet(key_id, &limits);
+			}
 		}
 		routes[nroutes].model = copy_text(tuple, tupdesc, 10);
 		routes[nroutes].key_index = k;
 		nroutes++;
 	}
 	qsort(routes, nroutes, sizeof(CachedRoute), route_cmp);
+	for (int k = 0; k < nkeys; k++)
+	{
+		SpinLockAcquire(&keys[k].shared->mutex);
+		aigov_router_set_disabled(&keys[k].shared->state, false);
+		SpinLockRelease(&keys[k].shared->mutex);
+	}
 	MemoryContextSwitchTo(old);
 	if (old_cxt != NULL)
 		MemoryContextDelete(old_cxt);
@@ -372,20 +386,26 @@ load_config(void)
 
 /*
  * route_job
- *		Chooses a key for a job among the enabled keys of providers serving
- *		its model whose workload class and tenant group match, skipping
- *		keys a 429 told us to rest.  Round-robin among the rest.
+ *		Chooses a key for a job (layer 2): among the enabled keys of
+ *		providers serving its model whose workload class and tenant group
+ *		match and whose breaker lets calls through, at random in proportion
+ *		to their headroom on both axes, net of what is in flight.  On OK the
+ *		job's cost is reserved on the chosen key.  On WAIT, *wait_until is
+ *		the earliest time any candidate will have headroom.
  */
 static RouteResult
-route_job(AigovJob *job, TimestampTz now, CachedKey **chosen,
-		  TimestampTz *wait_until)
+route_job(AigovJob *job, int64 now_us, CachedKey **chosen, int64 *wait_until)
 {
 	CachedRoute probe;
 	int			lo = 0,
 				hi = nroutes;
-	int			candidates = 0;
-	int			usable[256];
-	int			nusable = 0;
+	int			cand[256];
+	AigovKeyState states[256];
+	bool		eligible[256];
+	int			ncand = 0;
+	int			pick;
+	int64		earliest;
+	AigovRouterStatus rs;
 
 	probe.model = job->model;
 	while (lo < hi)
@@ -397,12 +417,14 @@ route_job(AigovJob *job, TimestampTz now, CachedKey **chosen,
 		else
 			hi = mid;
 	}
-	*wait_until = DT_NOEND;
+	*wait_until = INT64_MAX;
 	for (int r = lo; r < nroutes && strcmp(routes[r].model, job->model) == 0; r++)
 	{
 		CachedKey  *key = &keys[routes[r].key_index];
+		int64		breaker_retry = 0;
+		AigovBreakerDecision bd;
 
-		if (key->unusable)
+		if (key->unusable || ncand >= (int) lengthof(cand))
 			continue;
 		if (key->workload_class != NULL &&
 			strcmp(key->workload_class, job->workload_class) != 0)
@@ -411,21 +433,54 @@ route_job(AigovJob *job, TimestampTz now, CachedKey **chosen,
 			(job->tenant_group == NULL ||
 			 strcmp(key->tenant_group, job->tenant_group) != 0))
 			continue;
-		candidates++;
-		if (key->exhausted_until > now)
-		{
-			*wait_until = Min(*wait_until, key->exhausted_until);
-			continue;
-		}
-		if (nusable < (int) lengthof(usable))
-			usable[nusable++] = routes[r].key_index;
+
+		SpinLockAcquire(&key->shared->mutex);
+		bd = aigov_breaker_allow(&key->shared->breaker, now_us, &breaker_retry);
+		states[ncand] = key->shared->state;
+		SpinLockRelease(&key->shared->mutex);
+		cand[ncand] = routes[r].key_index;
+		eligible[ncand] = (bd != AIGOV_BREAKER_DENY);
+		if (!eligible[ncand] && breaker_retry > 0)
+			*wait_until = Min(*wait_until, breaker_retry);
+		ncand++;
 	}
-	if (candidates == 0)
+	if (ncand == 0)
 		return ROUTE_NONE;
-	if (nusable == 0)
-		return ROUTE_WAIT;
-	*chosen = &keys[usable[route_counter++ % nusable]];
-	return ROUTE_OK;
+
+	for (int attempt = 0; attempt < 3; attempt++)
+	{
+		rs = aigov_router_choose(states, ncand, eligible, job->est_tokens, now_us,
+								 (uint64) random() << 32 | (uint64) random(),
+								 &pick, &earliest);
+		if (rs == AIGOV_ROUTER_NEVER)
+			return *wait_until < INT64_MAX ? ROUTE_WAIT : ROUTE_NONE;
+		if (rs != AIGOV_ROUTER_OK)
+		{
+			*wait_until = Min(*wait_until, earliest);
+			return ROUTE_WAIT;
+		}
+
+		/* Reserve under the lock; another worker may have taken it meanwhile. */
+		{
+			CachedKey  *key = &keys[cand[pick]];
+			int64		at;
+
+			SpinLockAcquire(&key->shared->mutex);
+			if (aigov_router_headroom(&key->shared->state, job->est_tokens, now_us, &at) ==
+				AIGOV_ROUTER_OK)
+			{
+				aigov_router_reserve(&key->shared->state, job->est_tokens, now_us,
+									 &job->ticket);
+				SpinLockRelease(&key->shared->mutex);
+				*chosen = key;
+				return ROUTE_OK;
+			}
+			states[pick] = key->shared->state;
+			SpinLockRelease(&key->shared->mutex);
+		}
+	}
+	*wait_until = Min(*wait_until, now_us + AIGOV_ROUTER_RECHECK_US);
+	return ROUTE_WAIT;
 }
 
 /* ---------- completions ---------- */
@@ -494,6 +549,11 @@ begin_record(StringInfo rec, AigovJob *job, const char *state, int attempts,
 	json_str(rec, "state", state);
 	json_int(rec, "attempts", attempts, true);
 	json_int(rec, "failures", failures, true);
+	if (job->admitted_now)
+	{
+		json_key(rec, "admitted");
+		appendStringInfoString(rec, "true");
+	}
 }
 
 /*
@@ -579,14 +639,86 @@ disable_key(AigovJob *job, const char *cls, const char *message)
 	for (int k = 0; k < nkeys; k++)
 		if (keys[k].key_id == job->key_id)
 			keys[k].unusable = true;
+	if (job->key_shared != NULL)
+	{
+		SpinLockAcquire(&job->key_shared->mutex);
+		aigov_router_set_disabled(&job->key_shared->state, true);
+		SpinLockRelease(&job->key_shared->mutex);
+	}
 }
 
-static void
-mark_key_exhausted(int64 key_id, TimestampTz until)
+/*
+ * rate_report
+ *		The provider's report of a key's minute windows, in the router's
+ *		terms; false if the reply carried none.
+ */
+static bool
+rate_report(AigovJob *job, AigovRateReport *report)
 {
-	for (int k = 0; k < nkeys; k++)
-		if (keys[k].key_id == key_id)
-			keys[k].exhausted_until = Max(keys[k].exhausted_until, until);
+	const AigovRateWindow *tok = job->rate.tokens.present ? &job->rate.tokens :
+		&job->rate.input_tokens;
+
+	aigov_router_report_init(report);
+	if (!job->rate.requests.present && !tok->present)
+		return false;
+	if (job->rate.requests.present && !job->rate.requests.sentinel)
+	{
+		report->req_limit = job->rate.requests.limit;
+		report->req_remaining = job->rate.requests.remaining;
+		report->req_reset_at_us = job->rate.requests.reset_at_us;
+	}
+	if (tok->present && !tok->sentinel)
+	{
+		report->tok_limit = tok->limit;
+		report->tok_remaining = tok->remaining;
+		report->tok_reset_at_us = tok->reset_at_us;
+	}
+	return true;
+}
+
+/*
+ * settle_key
+ *		Tells the key's shared state and breaker how its call ended: what
+ *		the provider charged, what its headers said, a 429's window.
+ */
+static void
+settle_key(AigovJob *job, const AigovClassification *cls, int64 charged,
+		   int64 not_before_us, int64 now_us)
+{
+	AigovRateReport report;
+	bool		has_report = rate_report(job, &report);
+	AigovKeyEntry *e = job->key_shared;
+
+	if (e == NULL)
+		return;
+	SpinLockAcquire(&e->mutex);
+	switch (cls->cls)
+	{
+		case AIGOV_CLASS_SUCCESS:
+			aigov_router_complete(&e->state, &job->ticket, charged,
+								  has_report ? &report : NULL, now_us);
+			break;
+		case AIGOV_CLASS_RATE_LIMIT_RPM:
+		case AIGOV_CLASS_RATE_LIMIT_TPM:
+		case AIGOV_CLASS_RATE_LIMIT_RPD:
+		case AIGOV_CLASS_RATE_LIMIT_TPD:
+			aigov_router_on_rate_limited(&e->state, &job->ticket,
+										 cls->cls == AIGOV_CLASS_RATE_LIMIT_RPM ? AIGOV_ROUTER_LIMIT_REQUESTS :
+										 cls->cls == AIGOV_CLASS_RATE_LIMIT_TPM ? AIGOV_ROUTER_LIMIT_TOKENS :
+										 AIGOV_ROUTER_LIMIT_DAILY,
+										 not_before_us, has_report ? &report : NULL, now_us);
+			break;
+		default:
+			aigov_router_release(&e->state, &job->ticket, false, now_us);
+			if (has_report)
+				aigov_router_fold_report(&e->state, &job->ticket, &report, now_us);
+			break;
+	}
+	aigov_breaker_record(&e->breaker,
+						 cls->cls == AIGOV_CLASS_SUCCESS ? AIGOV_BREAKER_SUCCESS :
+						 cls->breaker_failure ? AIGOV_BREAKER_FAILURE :
+						 AIGOV_BREAKER_NEUTRAL, now_us);
+	SpinLockRelease(&e->mutex);
 }
 
 /*
@@ -663,7 +795,6 @@ finish_job(AigovJob *job, TimestampTz *next_due)
 			/* A schedule, not a failure: wait exactly as long as told. */
 			not_before = cls.retry_at_us > 0 ? from_unix_us(cls.retry_at_us)
 				: now + AIGOV_PROTOCOL_MINUTE_FALLBACK_US;
-			mark_key_exhausted(job->key_id, not_before);
 			state = "queued";
 			break;
 
@@ -719,6 +850,20 @@ finish_job(AigovJob *job, TimestampTz *next_due)
 	else if (strcmp(state, "queued") == 0)
 		error = error_object(cls_name, cls.message, cls.code,
 							 job->http_status > 0 ? (int) job->http_status : 0, job);
+
+	/* Settle the key's reservation and the tenant's estimate. */
+	{
+		int64		now_us = to_unix_us(now);
+		int64		actual = (prompt_tokens >= 0 && completion_tokens >= 0) ?
+			prompt_tokens + completion_tokens : -1;
+
+		/* OpenAI charges its own estimate, max_tokens included */
+		settle_key(job, &cls,
+				   (job->style == AIGOV_API_OPENAI || actual < 0) ? job->est_tokens : actual,
+				   not_before != 0 ? to_unix_us(not_before) : cls.retry_at_us, now_us);
+		if (job->tenant_shared != NULL && actual >= 0)
+			AigovTenantReconcile(job->tenant_shared, job->est_tokens, actual, now_us);
+	}
 
 	begin_record(&rec, job, state, job->attempts, failures);
 	if (not_before != 0)
@@ -820,6 +965,7 @@ write_group(const char *json_array)
 			  "UPDATE aigov.requests r SET"
 			  " state = c.state,"
 			  " attempts = COALESCE(c.attempts, r.attempts),"
+			  " admitted = COALESCE(c.admitted, r.admitted),"
 			  " failures = COALESCE(c.failures, r.failures),"
 			  " not_before = COALESCE(aigov._ts(c.not_before_us), r.not_before),"
 			  " finished_at = CASE WHEN c.state OPERATOR(pg_catalog.=) 'queued' THEN NULL"
@@ -832,7 +978,7 @@ write_group(const char *json_array)
 			  " served_provider = COALESCE(c.provider, r.served_provider),"
 			  " served_model = COALESCE(c.model, r.served_model)"
 			  " FROM pg_catalog.jsonb_to_recordset($1) AS c(id int8, tenant_id text,"
-			  "  state text, attempts int4, failures int4, not_before_us int8,"
+			  "  state text, attempts int4, failures int4, admitted bool, not_before_us int8,"
 			  "  response jsonb, raw_response jsonb, error_class text, error jsonb,"
 			  "  prompt_tokens int4, completion_tokens int4, key_id int8,"
 			  "  provider text, model text)"
@@ -956,6 +1102,11 @@ write_completions(void)
 		}
 	}
 	pfree(arr.data);
+
+	/* written (or marked failed): forget them */
+	MemoryContextReset(completions_cxt);
+	completions = NIL;
+	oldest_completion = 0;
 }
 
 /*
@@ -1023,12 +1174,16 @@ claim_jobs(int n)
 			  " UPDATE aigov.requests r SET state = 'in_flight', claimed_by = $2,"
 			  "  claimed_at = pg_catalog.clock_timestamp(),"
 			  "  attempts = r.attempts OPERATOR(pg_catalog.+) 1"
-			  " FROM c WHERE r.id OPERATOR(pg_catalog.=) c.id"
+			  " FROM c LEFT JOIN aigov.tenants t"
+			  "   ON t.tenant_id OPERATOR(pg_catalog.=) c.tenant_id"
+			  "  LEFT JOIN aigov.tiers tr ON tr.tier OPERATOR(pg_catalog.=) t.tier"
+			  " WHERE r.id OPERATOR(pg_catalog.=) c.id"
 			  "  AND r.tenant_id OPERATOR(pg_catalog.=) c.tenant_id"
 			  " RETURNING r.id, r.tenant_id, r.model, r.body::pg_catalog.text,"
 			  "  r.attempts, r.failures, r.est_tokens, r.workload_class, r.deadline,"
-			  "  (SELECT t.tenant_group FROM aigov.tenants t"
-			  "   WHERE t.tenant_id OPERATOR(pg_catalog.=) r.tenant_id)",
+			  "  t.tenant_group, r.admitted, COALESCE(t.rpm, tr.rpm)::pg_catalog.int8,"
+			  "  COALESCE(t.tpm, tr.tpm), COALESCE(t.tpd, tr.tpd), t.soft_limit_pct,"
+			  "  t.hard_cap, tr.weight",
 			  2, argtypes);
 	ret = SPI_execute_plan(claim_plan, args, NULL, false, n);
 	if (ret != SPI_OK_UPDATE_RETURNING)
@@ -1055,6 +1210,23 @@ claim_jobs(int n)
 		d = SPI_getbinval(tuple, tupdesc, 9, &isnull);
 		job->deadline = isnull ? 0 : DatumGetTimestampTz(d);
 		job->tenant_group = copy_text(tuple, tupdesc, 10);
+		job->admitted = DatumGetBool(SPI_getbinval(tuple, tupdesc, 11, &isnull));
+		d = SPI_getbinval(tuple, tupdesc, 12, &isnull);
+		if (isnull)
+		{
+			/* the tenant was deleted since: no quota to apply */
+			job->admitted = true;
+			memset(&job->tenant_limits, 0, sizeof(job->tenant_limits));
+		}
+		else
+		{
+			job->tenant_limits.rpm = DatumGetInt64(d);
+			job->tenant_limits.tpm = DatumGetInt64(SPI_getbinval(tuple, tupdesc, 13, &isnull));
+			job->tenant_limits.tpd = DatumGetInt64(SPI_getbinval(tuple, tupdesc, 14, &isnull));
+			job->tenant_limits.soft_limit_pct = DatumGetInt32(SPI_getbinval(tuple, tupdesc, 15, &isnull));
+			job->tenant_limits.hard_cap = DatumGetBool(SPI_getbinval(tuple, tupdesc, 16, &isnull));
+			job->tenant_limits.weight = DatumGetInt32(SPI_getbinval(tuple, tupdesc, 17, &isnull));
+		}
 		dlist_push_tail(&claimed, &job->node);
 	}
 	MemoryContextSwitchTo(old);
@@ -1160,52 +1332,105 @@ free_job(AigovJob *job)
 }
 
 /*
- * start_job
- *		Routes a claimed job to a key, translates its body for the key's
- *		provider and puts it on the wire.  A job that cannot go out now gets
- *		its completion record instead and is freed.
+ * plan_job
+ *		Decides, inside the cycle transaction, whether a claimed job goes
+ *		out now: its deadline, its tenant's buckets (layer 1: a job not yet
+ *		charged is charged now, or waits for the moment the buckets allow
+ *		it), and a key with headroom (layer 2).  A job that cannot go gets
+ *		its completion record instead and is freed.  Returns true if the
+ *		job is ready to send.
  */
-static void
-start_job(AigovJob *job, TimestampTz *next_due)
+static bool
+plan_job(AigovJob *job, TimestampTz *next_due)
 {
 	TimestampTz now = GetCurrentTimestamp();
+	int64		now_us = to_unix_us(now);
 	CachedKey  *key = NULL;
-	TimestampTz wait_until;
-	char		url[1024];
-	char	   *auth;
-	const char *extra = NULL;
-	MemoryContext old;
+	int64		wait_until;
 
 	if (job->deadline != 0 && job->deadline < now)
 	{
 		complete_without_call(job, "expired", 0, "deadline",
 							  "the job's deadline passed before it could be sent");
 		free_job(job);
-		return;
+		return false;
 	}
 
-	switch (route_job(job, now, &key, &wait_until))
+	if (job->tenant_limits.rpm > 0)
+		job->tenant_shared = AigovTenantEntryGet(job->tenant_id, &job->tenant_limits);
+	if (!job->admitted && job->tenant_shared != NULL)
+	{
+		AigovAdmitResult res;
+
+		switch (AigovTenantAdmit(job->tenant_shared, job->est_tokens, now_us, &res))
+		{
+			case AIGOV_ADMIT_OK:
+				job->admitted_now = true;
+				AigovNoteSoftWarnings(job->tenant_id, job->tenant_shared, res.soft_warn);
+				break;
+			case AIGOV_ADMIT_WAIT:
+				AigovTenantCount(job->tenant_shared, false, true);
+				if (job->deadline != 0 && from_unix_us(res.retry_at_us) > job->deadline)
+					complete_without_call(job, "expired", 0, aigov_admission_axis_name(res.axis),
+										  "the tenant's quota allows the job only after its deadline");
+				else
+				{
+					complete_without_call(job, "queued", from_unix_us(res.retry_at_us), NULL, NULL);
+					*next_due = Min(*next_due, from_unix_us(res.retry_at_us));
+				}
+				free_job(job);
+				return false;
+			case AIGOV_ADMIT_NEVER:
+				complete_without_call(job, "failed", 0, "tenant_quota",
+									  psprintf("the job's %lld estimated tokens exceed the %s limit of tenant \"%s\"",
+											   (long long) job->est_tokens,
+											   aigov_admission_axis_name(res.axis), job->tenant_id));
+				free_job(job);
+				return false;
+		}
+	}
+
+	switch (route_job(job, now_us, &key, &wait_until))
 	{
 		case ROUTE_NONE:
 			complete_without_call(job, "failed", 0, "no_route",
-								  psprintf("no enabled key serves model \"%s\" for workload class \"%s\"",
-										   job->model, job->workload_class));
+								  psprintf("no enabled key serves model \"%s\" for workload class \"%s\" with room for %lld tokens",
+										   job->model, job->workload_class,
+										   (long long) job->est_tokens));
 			free_job(job);
-			return;
+			return false;
 		case ROUTE_WAIT:
-			if (job->deadline != 0 && wait_until > job->deadline)
+			if (job->deadline != 0 && from_unix_us(wait_until) > job->deadline)
 				complete_without_call(job, "expired", 0, "deadline",
 									  "every key serving the job is exhausted past its deadline");
 			else
 			{
-				complete_without_call(job, "queued", wait_until, NULL, NULL);
-				*next_due = Min(*next_due, wait_until);
+				complete_without_call(job, "queued", from_unix_us(wait_until), NULL, NULL);
+				*next_due = Min(*next_due, from_unix_us(wait_until));
 			}
 			free_job(job);
-			return;
+			return false;
 		case ROUTE_OK:
 			break;
 	}
+	job->key_shared = key->shared;
+	job->route_key = key;
+	return true;
+}
+
+/*
+ * start_job
+ *		Translates a planned job's body for its key's provider and puts it
+ *		on the wire.  Runs after the claim committed.
+ */
+static void
+start_job(AigovJob *job)
+{
+	CachedKey  *key = (CachedKey *) job->route_key;
+	char		url[1024];
+	char	   *auth;
+	const char *extra = NULL;
+	MemoryContext old;
 
 	old = MemoryContextSwitchTo(jobs_cxt);
 	job->key_id = key->key_id;
@@ -1234,6 +1459,10 @@ start_job(AigovJob *job, TimestampTz *next_due)
 									 NULL, &opts, &tr);
 		if (ts != AIGOV_TRANSLATE_OK)
 		{
+			SpinLockAcquire(&job->key_shared->mutex);
+			aigov_router_release(&job->key_shared->state, &job->ticket, true,
+								 to_unix_us(GetCurrentTimestamp()));
+			SpinLockRelease(&job->key_shared->mutex);
 			complete_without_call(job, "failed", 0, "unsupported",
 								  psprintf("the request cannot be sent to provider \"%s\": %s",
 										   key->provider,
@@ -1443,6 +1672,13 @@ AigovWorkerMain(Datum main_arg)
 			{
 				AigovJob   *job = dlist_container(AigovJob, node, dlist_pop_head_node(&aborted));
 
+				if (job->key_shared != NULL)
+				{
+					SpinLockAcquire(&job->key_shared->mutex);
+					aigov_router_release(&job->key_shared->state, &job->ticket, false,
+										 to_unix_us(now));
+					SpinLockRelease(&job->key_shared->mutex);
+				}
 				complete_without_call(job, "queued", 0, NULL, NULL);
 				free_job(job);
 			}
@@ -1465,10 +1701,11 @@ AigovWorkerMain(Datum main_arg)
 			int			got = 0;
 
 			begin_xact("aigov: dispatch cycle");
-			if (completions != NIL)
-				write_completions();
 			if (key_actions != NIL)
 				apply_key_actions();
+			key_actions = NIL;
+			if (completions != NIL)
+				write_completions();
 			if (need_reload)
 			{
 				seen_config_generation = gen;
@@ -1486,13 +1723,25 @@ AigovWorkerMain(Datum main_arg)
 			}
 			if (want_claim)
 				got = claim_jobs(asked);
+
+			/* Admission and routing, still inside the transaction. */
+			{
+				dlist_mutable_iter iter;
+
+				dlist_foreach_modify(iter, &claimed)
+				{
+					AigovJob   *job = dlist_container(AigovJob, node, iter.cur);
+
+					dlist_delete(&job->node);
+					if (plan_job(job, &next_due))
+						dlist_push_tail(&ready, &job->node);
+				}
+			}
+			/* jobs that cannot go now return to the queue in this same transaction */
+			if (completions != NIL)
+				write_completions();
 			end_xact();
 			pg_atomic_fetch_add_u64(&MY_SLOT->claimed, got);
-
-			MemoryContextReset(completions_cxt);
-			completions = NIL;
-			key_actions = NIL;
-			oldest_completion = 0;
 
 			if (want_claim && got < asked)
 			{
@@ -1501,11 +1750,11 @@ AigovWorkerMain(Datum main_arg)
 			}
 
 			/* Only now, with the claim committed, do jobs go on the wire. */
-			while (!dlist_is_empty(&claimed))
+			while (!dlist_is_empty(&ready))
 			{
-				AigovJob   *job = dlist_container(AigovJob, node, dlist_pop_head_node(&claimed));
+				AigovJob   *job = dlist_container(AigovJob, node, dlist_pop_head_node(&ready));
 
-				start_job(job, &next_due);
+				start_job(job);
 			}
 		}
 

@@ -14,6 +14,7 @@ use Test::More;
 my @models = (
 	{ name => 'gpt-test', provider => 'openai', max_output_tokens => 4096 },
 	{ name => 'gpt-rl', provider => 'openai', max_output_tokens => 4096 },
+	{ name => 'gpt-known', provider => 'openai', max_output_tokens => 4096 },
 	{ name => 'gpt-flaky', provider => 'openai', max_output_tokens => 4096 },
 	{ name => 'gpt-hang', provider => 'openai', max_output_tokens => 4096 },
 	{ name => 'gpt-bad', provider => 'openai', max_output_tokens => 4096 },
@@ -26,7 +27,9 @@ my $emu = start_emulator({
 		{ secret => 'sk-oa-1', label => 'oa-1', provider => 'openai', models => ['gpt-test'], rpm => 10000, tpm => 10000000 },
 		{ secret => 'sk-an-1', label => 'an-1', provider => 'anthropic', rpm => 10000, itpm => 10000000, otpm => 1000000 },
 		{ secret => 'gm-1', label => 'gm-1', provider => 'gemini' },
-		{ secret => 'sk-rl', label => 'oa-rl', provider => 'openai', models => ['gpt-rl'], rpm => 60 },
+		{ secret => 'sk-rl', label => 'oa-rl', provider => 'openai', models => ['gpt-rl'], rpm => 60,
+		  faults => { no_ratelimit_headers => JSON::PP::true } },
+		{ secret => 'sk-known', label => 'oa-known', provider => 'openai', models => ['gpt-known'], rpm => 60 },
 		{ secret => 'sk-flaky', label => 'oa-flaky', provider => 'openai', models => ['gpt-flaky'],
 		  faults => { error_rate => 1.0, error_status => 503 } },
 		{ secret => 'sk-hang', label => 'oa-hang', provider => 'openai', models => ['gpt-hang'],
@@ -48,19 +51,20 @@ INSERT INTO aigov.tiers (tier, rpm, tpm, tpd) VALUES ('std', 100000, 100000000, 
 INSERT INTO aigov.tenants (tenant_id, tier) VALUES ('acme', 'std');
 INSERT INTO aigov.providers (provider, api_style, base_url) VALUES
   ('openai', 'openai', '$url'), ('anthropic', 'anthropic', '$url'),
-  ('gemini', 'gemini', '$url/'), ('oa_rl', 'openai', '$url'),
+  ('gemini', 'gemini', '$url/'), ('oa_rl', 'openai', '$url'), ('oa_known', 'openai', '$url'),
   ('oa_flaky', 'openai', '$url'), ('oa_hang', 'openai', '$url'),
   ('oa_bad', 'openai', '$url'), ('oa_auth', 'openai', '$url'),
   ('oa_closed', 'openai', 'http://127.0.0.1:$closed_port');
 INSERT INTO aigov.models (provider, model, context_window, max_output_tokens) VALUES
   ('openai', 'gpt-test', 128000, 4096), ('openai', 'gpt-missing', 128000, 4096),
   ('anthropic', 'claude-test', 200000, 8192), ('gemini', 'gemini-test', 1000000, 8192),
-  ('oa_rl', 'gpt-rl', 128000, 4096), ('oa_flaky', 'gpt-flaky', 128000, 4096),
+  ('oa_rl', 'gpt-rl', 128000, 4096), ('oa_known', 'gpt-known', 128000, 4096),
+  ('oa_flaky', 'gpt-flaky', 128000, 4096),
   ('oa_hang', 'gpt-hang', 128000, 4096), ('oa_bad', 'gpt-bad', 128000, 4096),
   ('oa_auth', 'gpt-auth', 128000, 4096), ('oa_closed', 'gpt-closed', 128000, 4096);
 INSERT INTO aigov.keys (provider, label, secret) VALUES
   ('openai', 'oa-1', 'sk-oa-1'), ('anthropic', 'an-1', 'sk-an-1'), ('gemini', 'gm-1', 'gm-1'),
-  ('oa_rl', 'oa-rl', 'sk-rl'), ('oa_flaky', 'oa-flaky', 'sk-flaky'),
+  ('oa_rl', 'oa-rl', 'sk-rl'), ('oa_known', 'oa-known', 'sk-known'), ('oa_flaky', 'oa-flaky', 'sk-flaky'),
   ('oa_hang', 'oa-hang', 'sk-hang'), ('oa_bad', 'oa-bad', 'sk-bad'),
   ('oa_auth', 'oa-auth', 'sk-wrong-secret'), ('oa_closed', 'oa-closed', 'sk-x');
 });
@@ -167,18 +171,30 @@ $id = submit('gpt-bad', 'broken json');
 ok(wait_final($id), 'malformed job finishes');
 is(job($id, "state || ' ' || error_class"), 'failed bad_response', 'a malformed 200 is a bad response');
 
-# --- 429: rescheduled at the time the provider names, then served ---
-my $n = 70;
-$node->safe_psql('postgres', qq{
+sub offer
+{
+	my ($model, $n) = @_;
+	$node->safe_psql('postgres', qq{
 INSERT INTO aigov.requests (tenant_id, body)
-SELECT 'acme', jsonb_build_object('model', 'gpt-rl', 'max_tokens', 16,
-  'messages', jsonb_build_array(jsonb_build_object('role', 'user', 'content', 'rl ' || i)))
+SELECT 'acme', jsonb_build_object('model', '$model', 'max_tokens', 16,
+  'messages', jsonb_build_array(jsonb_build_object('role', 'user', 'content', '$model ' || i)))
   FROM generate_series(1, $n) i});
-ok(wait_for_jobs($node, "model = 'gpt-rl' AND state = 'succeeded'", $n, 120),
+}
+
+# --- limits learned from headers: more than a minute's quota, no 429 ---
+offer('gpt-known', 70);
+ok(wait_for_jobs($node, "model = 'gpt-known' AND state = 'succeeded'", 70, 120),
+	'jobs beyond the key\'s minute quota are all served');
+is(key_stat(emulator_stats($emu), 'oa-known', 'rate_limited_total'), 0,
+	'the key learned from its headers was never overrun (no 429)');
+
+# --- a blind key (no headers): 429s reschedule at the time named, then served ---
+offer('gpt-rl', 70);
+ok(wait_for_jobs($node, "model = 'gpt-rl' AND state = 'succeeded'", 70, 120),
 	'every rate-limited job is eventually served');
 my $limited = $node->safe_psql('postgres',
 	"SELECT count(*) FROM aigov.attempts WHERE model = 'gpt-rl' AND error_class = 'rate_limit_rpm'");
-ok($limited > 0, "the key's quota was hit ($limited 429s)");
+ok($limited > 0, "the blind key's quota was hit ($limited 429s)");
 is($node->safe_psql('postgres', qq{
 SELECT count(*) FROM aigov.attempts a JOIN aigov.attempts b
   ON b.job_id = a.job_id AND b.id > a.id
@@ -187,6 +203,8 @@ SELECT count(*) FROM aigov.attempts a JOIN aigov.attempts b
 is($node->safe_psql('postgres',
 	"SELECT max(failures) FROM aigov.requests WHERE model = 'gpt-rl'"), '0',
 	'429s do not count as failures');
+is(key_stat(emulator_stats($emu), 'oa-rl', 'rate_limited_total'), $limited,
+	'aigov recorded every 429 the provider sent');
 
 $node->stop;
 done_testing();

@@ -1,0 +1,363 @@
+/*-------------------------------------------------------------------------
+ * quota.c
+ *	  Tenant buckets and key states in shared memory: the glue between
+ *	  PostgreSQL and the pure quota arithmetic (admission.c, router.c,
+ *	  breaker.c).
+ *
+ * Both tables are shared hash tables whose shape is guarded by one LWLock
+ * each; an entry's state is guarded by its own spinlock, held only for the
+ * few instructions of one pure call.  Entries are created on first use and
+ * never removed while the server runs, so a pointer to one stays valid.
+ *
+ * The configuration tables are the source of truth: an entry whose
+ * config_generation is older than the current one is reconfigured from
+ * the limits its caller read under a fresher snapshot.  After a restart a
+ * tenant's daily bucket is rebuilt from aigov.attempts, so a restart does
+ * not hand out a second day's worth of tokens.
+ *
+ * Lock order: tenant table lock, then an entry's spinlock (never two
+ * spinlocks at once); likewise for keys.  No SPI call while a lock is held.
+ *
+ * IDENTIFICATION
+ *	  src/quota.c
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/timestamp.h"
+
+#include "aigov.h"
+#include "quota.h"
+#include "shmem.h"
+
+int			aigov_max_tenants = 10000;
+int			aigov_max_keys = 1024;
+
+#define USECS_UNIX_TO_PG \
+	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
+
+#define MINUTE_US	INT64CONST(60000000)
+#define DAY_US		INT64CONST(86400000000)
+
+static HTAB *tenant_table = NULL;
+static HTAB *key_table = NULL;
+static LWLock *tenant_lock = NULL;
+static LWLock *key_lock = NULL;
+
+/*
+ * AigovQuotaDefineGucs
+ *		Defines the GUCs that size the shared tables.
+ */
+void
+AigovQuotaDefineGucs(void)
+{
+	DefineCustomIntVariable("aigov.max_tenants",
+							"Sets the most tenants whose buckets shared memory holds.",
+							NULL, &aigov_max_tenants, 10000, 16, 10000000,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("aigov.max_keys",
+							"Sets the most provider keys whose state shared memory holds.",
+							NULL, &aigov_max_keys, 1024, 4, 1000000,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+}
+
+Size
+AigovQuotaShmemSize(void)
+{
+	return add_size(hash_estimate_size(aigov_max_tenants, sizeof(AigovTenantEntry)),
+					hash_estimate_size(aigov_max_keys, sizeof(AigovKeyEntry)));
+}
+
+/*
+ * AigovQuotaShmemInit
+ *		Attaches the two shared hash tables; called from the shmem startup
+ *		hook with AddinShmemInitLock held.
+ */
+void
+AigovQuotaShmemInit(void)
+{
+	HASHCTL		info;
+	LWLockPadded *locks = GetNamedLWLockTranche("aigov");
+
+	/* lock 0 guards the worker slots (shmem.c) */
+	tenant_lock = &locks[1].lock;
+	key_lock = &locks[2].lock;
+
+	memset(&info, 0, sizeof(info));
+	info.keysize = AIGOV_TENANT_ID_MAX;
+	info.entrysize = sizeof(AigovTenantEntry);
+	tenant_table = ShmemInitHash("aigov tenants", aigov_max_tenants,
+								 aigov_max_tenants, &info,
+								 HASH_ELEM | HASH_STRINGS);
+
+	memset(&info, 0, sizeof(info));
+	info.keysize = sizeof(int64);
+	info.entrysize = sizeof(AigovKeyEntry);
+	key_table = ShmemInitHash("aigov keys", aigov_max_keys, aigov_max_keys,
+							  &info, HASH_ELEM | HASH_BLOBS);
+}
+
+/*
+ * AigovNowUs
+ *		The clock of every quota decision: unix time in microseconds, the
+ *		same in every process.
+ */
+int64
+AigovNowUs(void)
+{
+	return GetCurrentTimestamp() + USECS_UNIX_TO_PG;
+}
+
+/*
+ * tokens_spent_today
+ *		What a tenant's jobs cost in the last 24 hours, weighted by how much
+ *		of each cost a continuously refilling day bucket still remembers.
+ *		Caller is connected to SPI.
+ */
+static int64
+tokens_spent_today(const char *tenant_id)
+{
+	Oid			argtype = TEXTOID;
+	Datum		arg = CStringGetTextDatum(tenant_id);
+	bool		isnull;
+	Datum		d;
+	int			ret;
+
+	ret = SPI_execute_with_args("SELECT pg_catalog.sum(COALESCE(a.prompt_tokens"
+								"  OPERATOR(pg_catalog.+) a.completion_tokens, a.est_tokens)"
+								"  OPERATOR(pg_catalog.*) (1 OPERATOR(pg_catalog.-)"
+								"  (extract(epoch FROM (pg_catalog.now() OPERATOR(pg_catalog.-) a.finished_at))"
+								"   OPERATOR(pg_catalog./) 86400)))::pg_catalog.int8"
+								" FROM aigov.attempts a"
+								" WHERE a.tenant_id OPERATOR(pg_catalog.=) $1"
+								" AND a.finished_at OPERATOR(pg_catalog.>)"
+								"  (pg_catalog.now() OPERATOR(pg_catalog.-) interval '1 day')"
+								" AND a.error_class OPERATOR(pg_catalog.=) 'success'",
+								1, &argtype, &arg, NULL, true, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read today's usage: %s", SPI_result_code_string(ret));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? 0 : DatumGetInt64(d);
+}
+
+static void
+configure_tenant(AigovTenantEntry *entry, const AigovTenantLimits *limits,
+				 uint64 generation, int64 now_us)
+{
+	SpinLockAcquire(&entry->mutex);
+	aigov_admission_configure(&entry->quota, limits->rpm, limits->tpm,
+							  limits->tpd, limits->soft_limit_pct, now_us);
+	entry->config_generation = generation;
+	SpinLockRelease(&entry->mutex);
+}
+
+/*
+ * AigovTenantEntryGet
+ *		The shared entry of a tenant, created on first use and brought up
+ *		to date with the given limits.  A new entry's daily bucket is
+ *		charged with the day's recorded usage (SPI: the caller must be in a
+ *		transaction and connected to SPI).  Raises 53200 when the table is
+ *		full.
+ */
+AigovTenantEntry *
+AigovTenantEntryGet(const char *tenant_id, const AigovTenantLimits *limits)
+{
+	AigovTenantEntry *entry;
+	char		key[AIGOV_TENANT_ID_MAX];
+	bool		found;
+	uint64		generation;
+	int64		now_us = AigovNowUs();
+
+	AigovShmemCheckAttached();
+	generation = pg_atomic_read_u64(&AigovState->config_generation);
+	memset(key, 0, sizeof(key));
+	strlcpy(key, tenant_id, sizeof(key));
+
+	LWLockAcquire(tenant_lock, LW_SHARED);
+	entry = hash_search(tenant_table, key, HASH_FIND, NULL);
+	LWLockRelease(tenant_lock);
+
+	if (entry == NULL)
+	{
+		int64		spent = tokens_spent_today(tenant_id);
+
+		LWLockAcquire(tenant_lock, LW_EXCLUSIVE);
+		entry = hash_search(tenant_table, key, HASH_ENTER_NULL, &found);
+		if (entry == NULL)
+		{
+			LWLockRelease(tenant_lock);
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("too many tenants for aigov's shared memory"),
+					 errhint("Raise \"aigov.max_tenants\" and restart the server.")));
+		}
+		if (!found)
+		{
+			SpinLockInit(&entry->mutex);
+			aigov_admission_init(&entry->quota, limits->rpm, limits->tpm,
+								 limits->tpd, limits->soft_limit_pct);
+			entry->config_generation = generation;
+			entry->admitted = entry->rejected = entry->deferred = 0;
+			if (spent > 0)
+				aigov_bucket_force_take(&entry->quota.axis[AIGOV_AXIS_TPD], spent, now_us);
+		}
+		LWLockRelease(tenant_lock);
+	}
+
+	if (entry->config_generation != generation)
+		configure_tenant(entry, limits, generation, now_us);
+	return entry;
+}
+
+/*
+ * AigovTenantAdmit
+ *		Takes a job's cost from the tenant's three buckets, or says when
+ *		they will allow it.
+ */
+AigovAdmitStatus
+AigovTenantAdmit(AigovTenantEntry *entry, int64 est_tokens, int64 now_us,
+				 AigovAdmitResult *result)
+{
+	AigovAdmitStatus status;
+
+	SpinLockAcquire(&entry->mutex);
+	status = aigov_admission_try(&entry->quota, est_tokens, now_us, result);
+	if (status == AIGOV_ADMIT_OK)
+		entry->admitted++;
+	SpinLockRelease(&entry->mutex);
+	return status;
+}
+
+/*
+ * AigovTenantReconcile
+ *		Corrects the tenant's token buckets with what the provider reported.
+ */
+void
+AigovTenantReconcile(AigovTenantEntry *entry, int64 est_tokens,
+					 int64 actual_tokens, int64 now_us)
+{
+	SpinLockAcquire(&entry->mutex);
+	(void) aigov_admission_reconcile(&entry->quota, est_tokens, actual_tokens, now_us);
+	SpinLockRelease(&entry->mutex);
+}
+
+/*
+ * AigovTenantRefund
+ *		Gives back an admission whose job never reached a provider.
+ */
+void
+AigovTenantRefund(AigovTenantEntry *entry, int64 est_tokens, int64 now_us)
+{
+	SpinLockAcquire(&entry->mutex);
+	aigov_admission_refund(&entry->quota, est_tokens, now_us);
+	SpinLockRelease(&entry->mutex);
+}
+
+void
+AigovTenantCount(AigovTenantEntry *entry, bool rejected, bool deferred)
+{
+	SpinLockAcquire(&entry->mutex);
+	if (rejected)
+		entry->rejected++;
+	if (deferred)
+		entry->deferred++;
+	SpinLockRelease(&entry->mutex);
+}
+
+/*
+ * AigovKeyEntryGet
+ *		The shared state of a key, created on first use and reconfigured
+ *		when the configuration changed.  Raises 53200 when the table is
+ *		full.
+ */
+AigovKeyEntry *
+AigovKeyEntryGet(int64 key_id, const AigovKeyLimits *limits)
+{
+	AigovKeyEntry *entry;
+	bool		found;
+	uint64		generation;
+	int64		now_us = AigovNowUs();
+
+	AigovShmemCheckAttached();
+	generation = pg_atomic_read_u64(&AigovState->config_generation);
+
+	LWLockAcquire(key_lock, LW_SHARED);
+	entry = hash_search(key_table, &key_id, HASH_FIND, NULL);
+	LWLockRelease(key_lock);
+
+	if (entry == NULL)
+	{
+		LWLockAcquire(key_lock, LW_EXCLUSIVE);
+		entry = hash_search(key_table, &key_id, HASH_ENTER_NULL, &found);
+		if (entry == NULL)
+		{
+			LWLockRelease(key_lock);
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("too many keys for aigov's shared memory"),
+					 errhint("Raise \"aigov.max_keys\" and restart the server.")));
+		}
+		if (!found)
+		{
+			SpinLockInit(&entry->mutex);
+			aigov_router_key_init(&entry->state, limits->rpm, limits->tpm,
+								  limits->rpd, limits->tpd, limits->weight);
+			aigov_breaker_init(&entry->breaker, NULL);
+			entry->config_generation = generation;
+		}
+		LWLockRelease(key_lock);
+	}
+
+	if (entry->config_generation != generation)
+	{
+		SpinLockAcquire(&entry->mutex);
+		aigov_router_key_configure(&entry->state, limits->rpm, limits->tpm,
+								   limits->rpd, limits->tpd, limits->weight,
+								   AIGOV_ROUTER_DEFAULT_PACE_PCT, now_us);
+		entry->config_generation = generation;
+		SpinLockRelease(&entry->mutex);
+	}
+	return entry;
+}
+
+/*
+ * AigovNoteSoftWarnings
+ *		Writes one alert row per soft limit the tenant just crossed.
+ *		Caller is connected to SPI.
+ */
+void
+AigovNoteSoftWarnings(const char *tenant_id, AigovTenantEntry *entry,
+					  uint32 soft_warn)
+{
+	for (int axis = 0; axis < AIGOV_AXIS_COUNT; axis++)
+	{
+		Oid			argtypes[3] = {TEXTOID, TEXTOID, INT4OID};
+		Datum		args[3];
+		int			ret;
+
+		if ((soft_warn & AIGOV_AXIS_BIT(axis)) == 0)
+			continue;
+		args[0] = CStringGetTextDatum(tenant_id);
+		args[1] = CStringGetTextDatum(aigov_admission_axis_name((AigovAxis) axis));
+		args[2] = Int32GetDatum(entry->quota.soft_limit_pct);
+		ret = SPI_execute_with_args("INSERT INTO aigov.alert_events"
+									" (severity, kind, tenant_id, message, detail)"
+									" VALUES ('warning', 'tenant_soft_limit', $1,"
+									"  'tenant ' OPERATOR(pg_catalog.||) $1"
+									"  OPERATOR(pg_catalog.||) ' crossed '"
+									"  OPERATOR(pg_catalog.||) $3"
+									"  OPERATOR(pg_catalog.||) '% of its ' OPERATOR(pg_catalog.||) $2"
+									"  OPERATOR(pg_catalog.||) ' quota',"
+									"  pg_catalog.jsonb_build_object('axis', $2, 'soft_limit_pct', $3))",
+									3, argtypes, args, NULL, false, 0);
+		if (ret != SPI_OK_INSERT)
+			elog(ERROR, "could not write alert: %s", SPI_result_code_string(ret));
+	}
+}

@@ -1,0 +1,91 @@
+/*-------------------------------------------------------------------------
+ * quota.h
+ *	  Tenant buckets and key states in shared memory.
+ *
+ * IDENTIFICATION
+ *	  src/quota.h
+ *-------------------------------------------------------------------------
+ */
+#ifndef AIGOV_QUOTA_H
+#define AIGOV_QUOTA_H
+
+#include "postgres.h"
+
+#include "storage/spin.h"
+
+#include "admission.h"
+#include "breaker.h"
+#include "router.h"
+
+/* tenants.tenant_id is at most 200 bytes (a CHECK constraint says so) */
+#define AIGOV_TENANT_ID_MAX 208
+
+/* A tenant's effective quota, from aigov.tenants and its tier. */
+typedef struct AigovTenantLimits
+{
+	int64		rpm;
+	int64		tpm;
+	int64		tpd;
+	int32		soft_limit_pct;
+	bool		hard_cap;
+	int32		weight;
+} AigovTenantLimits;
+
+typedef struct AigovTenantEntry
+{
+	char		tenant_id[AIGOV_TENANT_ID_MAX]; /* hash key */
+	slock_t		mutex;			/* guards everything below */
+	uint64		config_generation;	/* limits applied at this generation */
+	AigovTenantQuota quota;
+	int64		admitted;		/* counters since the server started */
+	int64		rejected;
+	int64		deferred;
+} AigovTenantEntry;
+
+/* A key's configured limits, from aigov.keys (0 = learn from headers). */
+typedef struct AigovKeyLimits
+{
+	int64		rpm;
+	int64		tpm;
+	int64		rpd;
+	int64		tpd;
+	int32		weight;
+} AigovKeyLimits;
+
+typedef struct AigovKeyEntry
+{
+	int64		key_id;			/* hash key */
+	slock_t		mutex;			/* guards everything below */
+	uint64		config_generation;
+	AigovKeyState state;
+	AigovBreaker breaker;
+} AigovKeyEntry;
+
+extern int	aigov_max_tenants;
+extern int	aigov_max_keys;
+
+extern void AigovQuotaDefineGucs(void);
+extern Size AigovQuotaShmemSize(void);
+extern void AigovQuotaShmemInit(void);
+
+extern int64 AigovNowUs(void);
+
+extern AigovTenantEntry *AigovTenantEntryGet(const char *tenant_id,
+											 const AigovTenantLimits *limits);
+extern AigovAdmitStatus AigovTenantAdmit(AigovTenantEntry *entry,
+										 int64 est_tokens, int64 now_us,
+										 AigovAdmitResult *result);
+extern void AigovTenantReconcile(AigovTenantEntry *entry, int64 est_tokens,
+								 int64 actual_tokens, int64 now_us);
+extern void AigovTenantRefund(AigovTenantEntry *entry, int64 est_tokens,
+							  int64 now_us);
+extern void AigovTenantCount(AigovTenantEntry *entry, bool rejected,
+							 bool deferred);
+
+extern void AigovNoteSoftWarnings(const char *tenant_id,
+								  AigovTenantEntry *entry, uint32 soft_warn);
+
+extern AigovKeyEntry *AigovKeyEntryGet(int64 key_id,
+									   const AigovKeyLimits *limits);
+
+#endif							/* AIGOV_QUOTA_H */
