@@ -125,8 +125,11 @@ COMMENT ON TABLE aigov.compat IS 'Provider compatibility matrix per task type, f
  * tenant_id is part of the primary key so the table can be distributed by
  * tenant later.
  */
+CREATE SEQUENCE aigov.requests_id_seq;
+COMMENT ON SEQUENCE aigov.requests_id_seq IS 'Job ids; the enqueue trigger draws them';
+
 CREATE TABLE aigov.requests (
-	id			bigserial,
+	id			bigint NOT NULL,
 	tenant_id	text NOT NULL,
 	task_type	text NOT NULL DEFAULT 'chat'
 		CONSTRAINT requests_task_type_check CHECK (task_type OPERATOR(pg_catalog.<>) ''),
@@ -168,6 +171,7 @@ CREATE INDEX requests_in_flight_idx ON aigov.requests (claimed_by)
 	WHERE state OPERATOR(pg_catalog.=) 'in_flight';
 CREATE INDEX requests_deadline_idx ON aigov.requests (deadline)
 	WHERE state OPERATOR(pg_catalog.=) 'queued' AND deadline IS NOT NULL;
+ALTER SEQUENCE aigov.requests_id_seq OWNED BY aigov.requests.id;
 COMMENT ON TABLE aigov.requests IS 'The durable job queue and its results';
 
 CREATE TABLE aigov.attempts (
@@ -260,6 +264,7 @@ CREATE FUNCTION aigov.submit(
 	RETURNS TABLE (job_id bigint, status text, http_status integer,
 				   retry_at timestamptz, reason text, poll text)
 	LANGUAGE c VOLATILE
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'aigov_submit';
 COMMENT ON FUNCTION aigov.submit(text, jsonb, text, text, interval, integer) IS 'Enqueues a chat-completion job for a tenant; answers accepted/202 or rejected/429';
 
@@ -268,6 +273,7 @@ CREATE FUNCTION aigov.result(job_id bigint)
 				   error jsonb, retry_at timestamptz, provider text, model text,
 				   degraded boolean)
 	LANGUAGE c STABLE STRICT
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'aigov_result';
 COMMENT ON FUNCTION aigov.result(bigint) IS 'The state of a job; http_status is 202 while it is pending';
 
@@ -276,12 +282,14 @@ CREATE FUNCTION aigov.wait(job_id bigint, timeout interval DEFAULT '30 seconds')
 				   error jsonb, retry_at timestamptz, provider text, model text,
 				   degraded boolean)
 	LANGUAGE c VOLATILE STRICT
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'aigov_wait';
 COMMENT ON FUNCTION aigov.wait(bigint, interval) IS 'Blocks until a job is final or the timeout passes, then returns what aigov.result returns';
 
 CREATE FUNCTION aigov.cancel(job_id bigint)
 	RETURNS boolean
 	LANGUAGE c VOLATILE STRICT
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'aigov_cancel';
 COMMENT ON FUNCTION aigov.cancel(bigint) IS 'Cancels a job that is not final yet; false if it already was';
 

@@ -35,6 +35,11 @@ INSERT INTO aigov.requests (tenant_id, body) VALUES (NULL, '{"model": "gpt-test"
 INSERT INTO aigov.requests (tenant_id, body) VALUES ('acme', NULL);
 SELECT count(*) AS jobs FROM aigov.requests;
 
+-- Job ids are aigov's: an INSERT cannot choose one (or reuse another's).
+INSERT INTO aigov.requests (id, tenant_id, body)
+	VALUES (1, 'beta', '{"model": "gpt-test", "messages": [{"role": "user", "content": "x"}]}');
+SELECT count(DISTINCT id) = count(*) AS ids_unique FROM aigov.requests;
+
 -- Worker-owned columns cannot be forged by an INSERT.
 INSERT INTO aigov.requests (tenant_id, body, state, attempts, response, error_class,
 							key_id, served_provider, degraded, est_tokens, model)

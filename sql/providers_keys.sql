@@ -4,7 +4,7 @@
 INSERT INTO aigov.providers (provider, api_style, base_url)
 	VALUES ('openai', 'openai', 'http://127.0.0.1:18080');
 INSERT INTO aigov.providers (provider, api_style, base_url)
-	VALUES ('anthropic', 'anthropic', 'https://api.example.com/v1');
+	VALUES ('anthropic', 'anthropic', 'https://api.example.com');
 
 -- Unknown API style; base URLs that are not http(s).
 INSERT INTO aigov.providers (provider, api_style, base_url) VALUES ('x', 'cohere', 'http://h');

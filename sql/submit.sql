@@ -57,6 +57,8 @@ SELECT * FROM aigov.submit('acme', '{"model": "gpt-test", "messages": [{"content
 SELECT * FROM aigov.submit('acme', '{"model": "gpt-test", "messages": [{"role": "user", "content": "x"}], "max_tokens": -1}');
 SELECT * FROM aigov.submit('acme', '{"model": "gpt-test", "messages": [{"role": "user", "content": "x"}], "max_tokens": "many"}');
 
+SELECT * FROM aigov.submit('acme', '{"model": "gpt-test", "messages": [{"role": "user", "content": "x"}], "max_tokens": 123456789012345678901234567890}');
+
 -- Models nobody serves, or only disabled providers serve.
 SELECT * FROM aigov.submit('acme', '{"model": "gpt-unknown", "messages": [{"role": "user", "content": "x"}]}');
 SELECT * FROM aigov.submit('acme', '{"model": "gpt-closed", "messages": [{"role": "user", "content": "x"}]}');

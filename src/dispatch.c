@@ -246,13 +246,25 @@ AigovDispatchStart(void)
 		elog(ERROR, "could not create a curl multi handle");
 	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
 	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long) aigov_max_connections);
-	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long) aigov_max_connections);
+	AigovDispatchApplySettings();
 
 	wait_set = CreateWaitEventSet(TopMemoryContext, 3);
 	AddWaitEventToSet(wait_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
 	AddWaitEventToSet(wait_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
 	AddWaitEventToSet(wait_set, WL_SOCKET_READABLE, epoll_fd, NULL, NULL);
+}
+
+/*
+ * AigovDispatchApplySettings
+ *		Applies the connection budget after a configuration reload.
+ */
+void
+AigovDispatchApplySettings(void)
+{
+	if (multi == NULL)
+		return;
+	curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long) aigov_max_connections);
+	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long) aigov_max_connections);
 }
 
 /*

@@ -80,6 +80,7 @@ extern int	aigov_max_connections;
 extern void AigovDispatchDefineGucs(void);
 extern void AigovDispatchStart(void);
 extern void AigovDispatchStop(void);
+extern void AigovDispatchApplySettings(void);
 extern void AigovDispatchSend(AigovJob *job, const char *url,
 							  const char *auth_header,
 							  const char *extra_header);

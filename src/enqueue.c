@@ -14,12 +14,14 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
@@ -165,8 +167,10 @@ report_body_status(AigovTokensStatus status, const AigovTokenEstimate *est)
 		default:
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("request body is not valid JSON: %s",
-							aigov_tokens_status_message(status))));
+					 errmsg("request body cannot be read as a chat-completions request"),
+					 errdetail("The estimator reports: %s.",
+							   aigov_tokens_status_message(status)),
+					 errhint("Numbers must fit in 64 bits and keys must not repeat.")));
 			break;
 	}
 }
@@ -424,6 +428,19 @@ AigovValidateJob(const char *tenant_id, Jsonb *body, const char *task_type,
 }
 
 /*
+ * job_id_sequence
+ *		The OID of aigov.requests_id_seq, looked up each time: it is cheap
+ *		next to the insert, and stays right across DROP/CREATE EXTENSION.
+ */
+static Oid
+job_id_sequence(void)
+{
+	Oid			nspid = get_namespace_oid("aigov", false);
+
+	return get_relname_relid("requests_id_seq", nspid);
+}
+
+/*
  * aigov_requests_before_insert
  *		BEFORE INSERT ROW trigger of aigov.requests: validates the job,
  *		fills model and est_tokens, and resets worker-owned columns.
@@ -442,9 +459,9 @@ aigov_requests_before_insert(PG_FUNCTION_ARGS)
 	Datum		d;
 	int64		est_tokens;
 	int			ncols = 0;
-	int			colnums[N_WORKER_OWNED + 8];
-	Datum		values[N_WORKER_OWNED + 8];
-	bool		nulls[N_WORKER_OWNED + 8];
+	int			colnums[N_WORKER_OWNED + 10];
+	Datum		values[N_WORKER_OWNED + 10];
+	bool		nulls[N_WORKER_OWNED + 10];
 
 	if (!CALLED_AS_TRIGGER(fcinfo) ||
 		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
@@ -463,6 +480,15 @@ aigov_requests_before_insert(PG_FUNCTION_ARGS)
 	col.est_tokens = column_number(tupdesc, "est_tokens");
 	col.state = column_number(tupdesc, "state");
 	col.deadline = column_number(tupdesc, "deadline");
+
+	/* Ids come from aigov's sequence only, so no two jobs share one. */
+	(void) SPI_getbinval(tuple, tupdesc, column_number(tupdesc, "id"), &isnull);
+	if (!isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_GENERATED_ALWAYS),
+				 errmsg("cannot insert a value into column \"id\" of aigov.requests"),
+				 errdetail("Job ids are assigned by aigov."),
+				 errhint("Leave id out of the INSERT.")));
 
 	tenant_id = text_column(tuple, tupdesc, col.tenant_id);
 	if (tenant_id == NULL)
@@ -492,6 +518,10 @@ aigov_requests_before_insert(PG_FUNCTION_ARGS)
 								  text_column(tuple, tupdesc, col.workload_class),
 								  &model, NULL);
 
+	colnums[ncols] = column_number(tupdesc, "id");
+	values[ncols] = DirectFunctionCall1(nextval_oid,
+										ObjectIdGetDatum(job_id_sequence()));
+	nulls[ncols++] = false;
 	colnums[ncols] = col.model;
 	values[ncols] = CStringGetTextDatum(model);
 	nulls[ncols++] = false;

@@ -563,7 +563,7 @@ begin_record(StringInfo rec, AigovJob *job, const char *state, int attempts,
  */
 static char *
 error_object(const char *cls, const char *message, const char *code,
-			 int http_status, AigovJob *job)
+			 int http_status, AigovJob *job, int attempts)
 {
 	StringInfoData e;
 
@@ -578,7 +578,7 @@ error_object(const char *cls, const char *message, const char *code,
 		json_str(&e, "provider", job->provider);
 	if (job->key_label != NULL)
 		json_str(&e, "key", job->key_label);
-	json_int(&e, "attempts", job->attempts, true);
+	json_int(&e, "attempts", attempts, true);
 	appendStringInfoChar(&e, '}');
 	return e.data;
 }
@@ -602,7 +602,8 @@ complete_without_call(AigovJob *job, const char *state, TimestampTz not_before,
 	{
 		json_str(&rec, "error_class", cls);
 		json_key(&rec, "error");
-		appendStringInfoString(&rec, error_object(cls, message, NULL, 0, job));
+		appendStringInfoString(&rec, error_object(cls, message, NULL, 0, job,
+												  job->attempts - 1));
 	}
 	json_key(&rec, "has_attempt");
 	appendStringInfoString(&rec, "false");
@@ -808,18 +809,18 @@ finish_job(AigovJob *job, TimestampTz *next_due)
 		case AIGOV_CLASS_AUTH:
 			disable_key(job, cls_name, cls.message);
 			state = "failed";
-			error = error_object(cls_name, cls.message, cls.code, 502, job);
+			error = error_object(cls_name, cls.message, cls.code, 502, job, job->attempts);
 			break;
 
 		case AIGOV_CLASS_REQUEST_TOO_LARGE:
 			state = "failed";
-			error = error_object(cls_name, cls.message, cls.code, 413, job);
+			error = error_object(cls_name, cls.message, cls.code, 413, job, job->attempts);
 			break;
 
 		case AIGOV_CLASS_CLIENT_ERROR:
 			state = "failed";
 			error = error_object(cls_name, cls.message, cls.code,
-								 job->http_status > 0 ? (int) job->http_status : 400, job);
+								 job->http_status > 0 ? (int) job->http_status : 400, job, job->attempts);
 			break;
 
 		default:
@@ -829,7 +830,7 @@ finish_job(AigovJob *job, TimestampTz *next_due)
 			{
 				state = "failed";
 				error = error_object(cls_name, cls.message, cls.code,
-									 cls.cls == AIGOV_CLASS_TIMEOUT ? 504 : 502, job);
+									 cls.cls == AIGOV_CLASS_TIMEOUT ? 504 : 502, job, job->attempts);
 			}
 			else
 			{
@@ -845,11 +846,11 @@ finish_job(AigovJob *job, TimestampTz *next_due)
 		state = "expired";
 		error = error_object(cls_name,
 							 "the job's deadline passes before the provider allows another call",
-							 cls.code, 0, job);
+							 cls.code, 0, job, job->attempts);
 	}
 	else if (strcmp(state, "queued") == 0)
 		error = error_object(cls_name, cls.message, cls.code,
-							 job->http_status > 0 ? (int) job->http_status : 0, job);
+							 job->http_status > 0 ? (int) job->http_status : 0, job, job->attempts);
 
 	/* Settle the key's reservation and the tenant's estimate. */
 	{
@@ -1630,6 +1631,7 @@ AigovWorkerMain(Datum main_arg)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			AigovDispatchApplySettings();
 			pg_atomic_fetch_add_u64(&MY_SLOT->config_reloads, 1);
 		}
 
