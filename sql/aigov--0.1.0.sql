@@ -337,6 +337,150 @@ CREATE FUNCTION aigov._ts(unix_us bigint)
 		OPERATOR(pg_catalog.+) ($1 OPERATOR(pg_catalog.*) '1 microsecond'::pg_catalog.interval)$$;
 COMMENT ON FUNCTION aigov._ts(bigint) IS 'Unix microseconds as timestamptz (internal)';
 
+/*
+ * The workers' queue operations.  They are SQL functions, not strings in
+ * the C code, so the isolation tests run exactly what the workers run.
+ */
+CREATE FUNCTION aigov._claim_batch(batch integer, worker_pid integer)
+	RETURNS TABLE (id bigint, tenant_id text, model text, body text,
+				   attempts integer, failures integer, est_tokens bigint,
+				   workload_class text, deadline timestamptz, tenant_group text,
+				   admitted boolean, rpm bigint, tpm bigint, tpd bigint,
+				   soft_limit_pct integer, hard_cap boolean, weight integer)
+	LANGUAGE sql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+WITH c AS (
+	SELECT q.id, q.tenant_id FROM aigov.requests q
+	 WHERE q.state OPERATOR(pg_catalog.=) 'queued'
+	   AND q.not_before OPERATOR(pg_catalog.<=) pg_catalog.clock_timestamp()
+	 ORDER BY q.priority DESC, q.not_before, q.id
+	 LIMIT $1 FOR UPDATE SKIP LOCKED)
+UPDATE aigov.requests r
+   SET state = 'in_flight', claimed_by = $2,
+	   claimed_at = pg_catalog.clock_timestamp(),
+	   attempts = r.attempts OPERATOR(pg_catalog.+) 1
+  FROM c
+  LEFT JOIN aigov.tenants t ON t.tenant_id OPERATOR(pg_catalog.=) c.tenant_id
+  LEFT JOIN aigov.tiers tr ON tr.tier OPERATOR(pg_catalog.=) t.tier
+ WHERE r.id OPERATOR(pg_catalog.=) c.id
+   AND r.tenant_id OPERATOR(pg_catalog.=) c.tenant_id
+RETURNING r.id, r.tenant_id, r.model, r.body::pg_catalog.text, r.attempts,
+		  r.failures, r.est_tokens, r.workload_class, r.deadline, t.tenant_group,
+		  r.admitted, COALESCE(t.rpm, tr.rpm)::pg_catalog.int8,
+		  COALESCE(t.tpm, tr.tpm), COALESCE(t.tpd, tr.tpd), t.soft_limit_pct,
+		  t.hard_cap, tr.weight
+$$;
+COMMENT ON FUNCTION aigov._claim_batch(integer, integer) IS 'Claims due jobs for a worker with SKIP LOCKED (internal)';
+
+CREATE FUNCTION aigov._complete(records jsonb, worker_pid integer)
+	RETURNS bigint
+	LANGUAGE sql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+WITH done AS (
+	UPDATE aigov.requests r
+	   SET state = c.state,
+		   attempts = COALESCE(c.attempts, r.attempts),
+		   admitted = COALESCE(c.admitted, r.admitted),
+		   failures = COALESCE(c.failures, r.failures),
+		   not_before = COALESCE(aigov._ts(c.not_before_us), r.not_before),
+		   finished_at = CASE WHEN c.state OPERATOR(pg_catalog.=) 'queued' THEN NULL
+						 ELSE pg_catalog.clock_timestamp() END,
+		   claimed_by = NULL,
+		   response = c.response, raw_response = c.raw_response,
+		   error_class = c.error_class, error = c.error,
+		   prompt_tokens = c.prompt_tokens, completion_tokens = c.completion_tokens,
+		   key_id = COALESCE(c.key_id, r.key_id),
+		   served_provider = COALESCE(c.provider, r.served_provider),
+		   served_model = COALESCE(c.model, r.served_model)
+	  FROM pg_catalog.jsonb_to_recordset($1) AS c(id int8, tenant_id text,
+			state text, attempts int4, failures int4, admitted bool,
+			not_before_us int8, response jsonb, raw_response jsonb,
+			error_class text, error jsonb, prompt_tokens int4,
+			completion_tokens int4, key_id int8, provider text, model text)
+	 WHERE r.id OPERATOR(pg_catalog.=) c.id
+	   AND r.tenant_id OPERATOR(pg_catalog.=) c.tenant_id
+	   AND r.state OPERATOR(pg_catalog.=) 'in_flight'
+	   AND r.claimed_by OPERATOR(pg_catalog.=) $2
+	RETURNING 1),
+calls AS (
+	INSERT INTO aigov.attempts (job_id, tenant_id, attempt, key_id, provider,
+			model, http_status, error_class, latency_ms, started_at, finished_at,
+			est_tokens, prompt_tokens, completion_tokens, limit_requests,
+			remaining_requests, reset_requests, limit_tokens, remaining_tokens,
+			reset_tokens, retry_after, worker_pid)
+	SELECT a.id, a.tenant_id, a.attempts, a.key_id, a.provider, a.model,
+		   a.http_status, COALESCE(a.error_class, 'success'), a.latency_ms,
+		   aigov._ts(a.started_us), aigov._ts(a.finished_us), a.est_tokens,
+		   a.prompt_tokens, a.completion_tokens, a.limit_requests,
+		   a.remaining_requests, aigov._ts(a.reset_requests_us), a.limit_tokens,
+		   a.remaining_tokens, aigov._ts(a.reset_tokens_us),
+		   aigov._ts(a.retry_after_us), $2
+	  FROM pg_catalog.jsonb_to_recordset($1) AS a(id int8, tenant_id text,
+			attempts int4, key_id int8, provider text, model text,
+			http_status int4, error_class text, latency_ms float8,
+			started_us int8, finished_us int8, est_tokens int8,
+			prompt_tokens int4, completion_tokens int4, limit_requests int8,
+			remaining_requests int8, reset_requests_us int8, limit_tokens int8,
+			remaining_tokens int8, reset_tokens_us int8, retry_after_us int8,
+			has_attempt bool)
+	 WHERE a.has_attempt
+	RETURNING 1)
+SELECT pg_catalog.count(*) FROM done
+$$;
+COMMENT ON FUNCTION aigov._complete(jsonb, integer) IS 'Writes a group of completions and their attempts rows; returns the jobs updated (internal)';
+
+CREATE FUNCTION aigov._requeue_orphans(worker_pid integer, at_startup boolean,
+									   max_attempts integer)
+	RETURNS bigint
+	LANGUAGE sql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+WITH lost AS (
+	UPDATE aigov.requests r
+	   SET state = CASE WHEN r.failures OPERATOR(pg_catalog.+) 1 OPERATOR(pg_catalog.>=) $3
+					THEN 'failed' ELSE 'queued' END,
+		   failures = r.failures OPERATOR(pg_catalog.+) 1,
+		   error_class = CASE WHEN r.failures OPERATOR(pg_catalog.+) 1 OPERATOR(pg_catalog.>=) $3
+						 THEN 'worker_lost' ELSE r.error_class END,
+		   error = CASE WHEN r.failures OPERATOR(pg_catalog.+) 1 OPERATOR(pg_catalog.>=) $3
+				   THEN pg_catalog.jsonb_build_object('class', 'worker_lost', 'message',
+						'the worker sending this job stopped while it was in flight, '
+						OPERATOR(pg_catalog.||) (r.failures OPERATOR(pg_catalog.+) 1)
+						OPERATOR(pg_catalog.||) ' times')
+				   ELSE r.error END,
+		   finished_at = CASE WHEN r.failures OPERATOR(pg_catalog.+) 1 OPERATOR(pg_catalog.>=) $3
+						 THEN pg_catalog.clock_timestamp() END,
+		   claimed_by = NULL, claimed_at = NULL
+	 WHERE r.state OPERATOR(pg_catalog.=) 'in_flight'
+	   AND ((r.claimed_by OPERATOR(pg_catalog.=) $1 AND $2)
+			OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
+							WHERE a.pid OPERATOR(pg_catalog.=) r.claimed_by
+							  AND a.backend_type OPERATOR(pg_catalog.=) 'aigov dispatcher'))
+	RETURNING 1)
+SELECT pg_catalog.count(*) FROM lost
+$$;
+COMMENT ON FUNCTION aigov._requeue_orphans(integer, boolean, integer) IS 'Requeues jobs left in flight by a stopped worker (internal)';
+
+CREATE FUNCTION aigov._expire_overdue()
+	RETURNS bigint
+	LANGUAGE sql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+WITH gone AS (
+	UPDATE aigov.requests
+	   SET state = 'expired', error_class = 'deadline',
+		   finished_at = pg_catalog.clock_timestamp(),
+		   error = pg_catalog.jsonb_build_object('class', 'deadline', 'message',
+					'the job''s deadline passed while it waited in the queue')
+	 WHERE state OPERATOR(pg_catalog.=) 'queued'
+	   AND deadline OPERATOR(pg_catalog.<) pg_catalog.clock_timestamp()
+	RETURNING 1)
+SELECT pg_catalog.count(*) FROM gone
+$$;
+COMMENT ON FUNCTION aigov._expire_overdue() IS 'Expires queued jobs whose deadline passed (internal)';
+
 /* Privileges: nothing for PUBLIC; see docs/security.md for the grants to give. */
 REVOKE ALL ON ALL TABLES IN SCHEMA aigov FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA aigov FROM PUBLIC;

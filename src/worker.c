@@ -136,7 +136,6 @@ static dlist_head ready = DLIST_STATIC_INIT(ready);
 
 static SPIPlanPtr claim_plan = NULL;
 static SPIPlanPtr update_plan = NULL;
-static SPIPlanPtr attempts_plan = NULL;
 static SPIPlanPtr orphan_plan = NULL;
 static SPIPlanPtr expire_plan = NULL;
 
@@ -963,60 +962,11 @@ write_group(const char *json_array)
 	args[1] = Int32GetDatum(MyProcPid);
 
 	keep_plan(&update_plan,
-			  "UPDATE aigov.requests r SET"
-			  " state = c.state,"
-			  " attempts = COALESCE(c.attempts, r.attempts),"
-			  " admitted = COALESCE(c.admitted, r.admitted),"
-			  " failures = COALESCE(c.failures, r.failures),"
-			  " not_before = COALESCE(aigov._ts(c.not_before_us), r.not_before),"
-			  " finished_at = CASE WHEN c.state OPERATOR(pg_catalog.=) 'queued' THEN NULL"
-			  "   ELSE pg_catalog.clock_timestamp() END,"
-			  " claimed_by = NULL,"
-			  " response = c.response, raw_response = c.raw_response,"
-			  " error_class = c.error_class, error = c.error,"
-			  " prompt_tokens = c.prompt_tokens, completion_tokens = c.completion_tokens,"
-			  " key_id = COALESCE(c.key_id, r.key_id),"
-			  " served_provider = COALESCE(c.provider, r.served_provider),"
-			  " served_model = COALESCE(c.model, r.served_model)"
-			  " FROM pg_catalog.jsonb_to_recordset($1) AS c(id int8, tenant_id text,"
-			  "  state text, attempts int4, failures int4, admitted bool, not_before_us int8,"
-			  "  response jsonb, raw_response jsonb, error_class text, error jsonb,"
-			  "  prompt_tokens int4, completion_tokens int4, key_id int8,"
-			  "  provider text, model text)"
-			  " WHERE r.id OPERATOR(pg_catalog.=) c.id"
-			  " AND r.tenant_id OPERATOR(pg_catalog.=) c.tenant_id"
-			  " AND r.state OPERATOR(pg_catalog.=) 'in_flight'"
-			  " AND r.claimed_by OPERATOR(pg_catalog.=) $2",
+			  "SELECT aigov._complete($1, $2)",
 			  2, argtypes);
 	ret = SPI_execute_plan(update_plan, args, NULL, false, 0);
-	if (ret != SPI_OK_UPDATE)
+	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not write completions: %s", SPI_result_code_string(ret));
-
-	keep_plan(&attempts_plan,
-			  "INSERT INTO aigov.attempts (job_id, tenant_id, attempt, key_id, provider,"
-			  " model, http_status, error_class, latency_ms, started_at, finished_at,"
-			  " est_tokens, prompt_tokens, completion_tokens, limit_requests,"
-			  " remaining_requests, reset_requests, limit_tokens, remaining_tokens,"
-			  " reset_tokens, retry_after, worker_pid)"
-			  " SELECT a.id, a.tenant_id, a.attempts, a.key_id, a.provider, a.model,"
-			  " a.http_status, COALESCE(a.error_class, 'success'), a.latency_ms,"
-			  " aigov._ts(a.started_us), aigov._ts(a.finished_us), a.est_tokens,"
-			  " a.prompt_tokens, a.completion_tokens, a.limit_requests,"
-			  " a.remaining_requests, aigov._ts(a.reset_requests_us), a.limit_tokens,"
-			  " a.remaining_tokens, aigov._ts(a.reset_tokens_us),"
-			  " aigov._ts(a.retry_after_us), $2"
-			  " FROM pg_catalog.jsonb_to_recordset($1) AS a(id int8, tenant_id text,"
-			  "  attempts int4, key_id int8, provider text, model text, http_status int4,"
-			  "  error_class text, latency_ms float8, started_us int8, finished_us int8,"
-			  "  est_tokens int8, prompt_tokens int4, completion_tokens int4,"
-			  "  limit_requests int8, remaining_requests int8, reset_requests_us int8,"
-			  "  limit_tokens int8, remaining_tokens int8, reset_tokens_us int8,"
-			  "  retry_after_us int8, has_attempt bool)"
-			  " WHERE a.has_attempt",
-			  2, argtypes);
-	ret = SPI_execute_plan(attempts_plan, args, NULL, false, 0);
-	if (ret != SPI_OK_INSERT)
-		elog(ERROR, "could not write attempts: %s", SPI_result_code_string(ret));
 }
 
 /*
@@ -1167,27 +1117,10 @@ claim_jobs(int n)
 	args[0] = Int32GetDatum(n);
 	args[1] = Int32GetDatum(MyProcPid);
 	keep_plan(&claim_plan,
-			  "WITH c AS (SELECT id, tenant_id FROM aigov.requests"
-			  "  WHERE state OPERATOR(pg_catalog.=) 'queued'"
-			  "  AND not_before OPERATOR(pg_catalog.<=) pg_catalog.clock_timestamp()"
-			  "  ORDER BY priority DESC, not_before, id"
-			  "  LIMIT $1 FOR UPDATE SKIP LOCKED)"
-			  " UPDATE aigov.requests r SET state = 'in_flight', claimed_by = $2,"
-			  "  claimed_at = pg_catalog.clock_timestamp(),"
-			  "  attempts = r.attempts OPERATOR(pg_catalog.+) 1"
-			  " FROM c LEFT JOIN aigov.tenants t"
-			  "   ON t.tenant_id OPERATOR(pg_catalog.=) c.tenant_id"
-			  "  LEFT JOIN aigov.tiers tr ON tr.tier OPERATOR(pg_catalog.=) t.tier"
-			  " WHERE r.id OPERATOR(pg_catalog.=) c.id"
-			  "  AND r.tenant_id OPERATOR(pg_catalog.=) c.tenant_id"
-			  " RETURNING r.id, r.tenant_id, r.model, r.body::pg_catalog.text,"
-			  "  r.attempts, r.failures, r.est_tokens, r.workload_class, r.deadline,"
-			  "  t.tenant_group, r.admitted, COALESCE(t.rpm, tr.rpm)::pg_catalog.int8,"
-			  "  COALESCE(t.tpm, tr.tpm), COALESCE(t.tpd, tr.tpd), t.soft_limit_pct,"
-			  "  t.hard_cap, tr.weight",
+			  "SELECT * FROM aigov._claim_batch($1, $2)",
 			  2, argtypes);
-	ret = SPI_execute_plan(claim_plan, args, NULL, false, n);
-	if (ret != SPI_OK_UPDATE_RETURNING)
+	ret = SPI_execute_plan(claim_plan, args, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not claim queued requests: %s", SPI_result_code_string(ret));
 
 	old = MemoryContextSwitchTo(jobs_cxt);
@@ -1256,35 +1189,22 @@ requeue_orphans(bool at_startup)
 	 * crashes every worker that sends it must not crash them forever.
 	 */
 	keep_plan(&orphan_plan,
-			  "UPDATE aigov.requests r SET"
-			  "  state = CASE WHEN r.failures OPERATOR(pg_catalog.+) 1 OPERATOR(pg_catalog.>=) $3"
-			  "   THEN 'failed' ELSE 'queued' END,"
-			  "  failures = r.failures OPERATOR(pg_catalog.+) 1,"
-			  "  error_class = CASE WHEN r.failures OPERATOR(pg_catalog.+) 1 OPERATOR(pg_catalog.>=) $3"
-			  "   THEN 'worker_lost' ELSE r.error_class END,"
-			  "  error = CASE WHEN r.failures OPERATOR(pg_catalog.+) 1 OPERATOR(pg_catalog.>=) $3"
-			  "   THEN pg_catalog.jsonb_build_object('class', 'worker_lost', 'message',"
-			  "    'the worker sending this job stopped while it was in flight, '"
-			  "    OPERATOR(pg_catalog.||) (r.failures OPERATOR(pg_catalog.+) 1)"
-			  "    OPERATOR(pg_catalog.||) ' times')"
-			  "   ELSE r.error END,"
-			  "  finished_at = CASE WHEN r.failures OPERATOR(pg_catalog.+) 1 OPERATOR(pg_catalog.>=) $3"
-			  "   THEN pg_catalog.clock_timestamp() END,"
-			  "  claimed_by = NULL, claimed_at = NULL"
-			  " WHERE r.state OPERATOR(pg_catalog.=) 'in_flight'"
-			  " AND ((r.claimed_by OPERATOR(pg_catalog.=) $1 AND $2)"
-			  "  OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a"
-			  "   WHERE a.pid OPERATOR(pg_catalog.=) r.claimed_by"
-			  "   AND a.backend_type OPERATOR(pg_catalog.=) 'aigov dispatcher'))",
+			  "SELECT aigov._requeue_orphans($1, $2, $3)",
 			  3, argtypes);
 	ret = SPI_execute_plan(orphan_plan, args, NULL, false, 0);
-	if (ret != SPI_OK_UPDATE)
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not requeue orphaned jobs: %s", SPI_result_code_string(ret));
-	if (SPI_processed > 0)
-		ereport(LOG,
-				(errmsg("aigov dispatcher requeued " UINT64_FORMAT " jobs left in flight by a stopped worker",
-						(uint64) SPI_processed)));
-	return SPI_processed;
+	{
+		bool		isnull;
+		int64		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+													SPI_tuptable->tupdesc, 1, &isnull));
+
+		if (n > 0)
+			ereport(LOG,
+					(errmsg("aigov dispatcher requeued " INT64_FORMAT " jobs left in flight by a stopped worker",
+							n)));
+		return (uint64) n;
+	}
 }
 
 /*
@@ -1297,15 +1217,10 @@ expire_overdue(void)
 	int			ret;
 
 	keep_plan(&expire_plan,
-			  "UPDATE aigov.requests SET state = 'expired', error_class = 'deadline',"
-			  "  finished_at = pg_catalog.clock_timestamp(),"
-			  "  error = pg_catalog.jsonb_build_object('class', 'deadline', 'message',"
-			  "   'the job''s deadline passed while it waited in the queue')"
-			  " WHERE state OPERATOR(pg_catalog.=) 'queued'"
-			  " AND deadline OPERATOR(pg_catalog.<) pg_catalog.clock_timestamp()",
+			  "SELECT aigov._expire_overdue()",
 			  0, NULL);
 	ret = SPI_execute_plan(expire_plan, NULL, NULL, false, 0);
-	if (ret != SPI_OK_UPDATE)
+	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not expire jobs: %s", SPI_result_code_string(ret));
 }
 
