@@ -140,6 +140,7 @@ CREATE TABLE aigov.requests (
 	model		text,
 	body		jsonb NOT NULL,
 	est_tokens	bigint,
+	est_prompt_tokens bigint,
 	state		text NOT NULL DEFAULT 'queued'
 		CONSTRAINT requests_state_check
 		CHECK (state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'in_flight', 'succeeded', 'failed',
@@ -346,7 +347,8 @@ CREATE FUNCTION aigov._claim_batch(batch integer, worker_pid integer)
 				   attempts integer, failures integer, est_tokens bigint,
 				   workload_class text, deadline timestamptz, tenant_group text,
 				   admitted boolean, rpm bigint, tpm bigint, tpd bigint,
-				   soft_limit_pct integer, hard_cap boolean, weight integer)
+				   soft_limit_pct integer, hard_cap boolean, weight integer,
+				   est_prompt_tokens bigint)
 	LANGUAGE sql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
@@ -369,7 +371,7 @@ RETURNING r.id, r.tenant_id, r.model, r.body::pg_catalog.text, r.attempts,
 		  r.failures, r.est_tokens, r.workload_class, r.deadline, t.tenant_group,
 		  r.admitted, COALESCE(t.rpm, tr.rpm)::pg_catalog.int8,
 		  COALESCE(t.tpm, tr.tpm), COALESCE(t.tpd, tr.tpd), t.soft_limit_pct,
-		  t.hard_cap, tr.weight
+		  t.hard_cap, tr.weight, r.est_prompt_tokens
 $$;
 COMMENT ON FUNCTION aigov._claim_batch(integer, integer) IS 'Claims due jobs for a worker with SKIP LOCKED (internal)';
 

@@ -36,7 +36,8 @@ extern int	aigov_default_max_tokens;
 struct AigovTenantLimits;
 extern int64 AigovValidateJob(const char *tenant_id, Jsonb *body,
 							  const char *task_type, const char *workload_class,
-							  char **model_out, struct AigovTenantLimits *limits);
+							  char **model_out, struct AigovTenantLimits *limits,
+							  int64 *prompt_out);
 extern bool aigov_submit_admitted;
 
 /* Job states as stored in aigov.requests.state. */

@@ -34,7 +34,8 @@ typedef struct AigovJob
 	char	   *body;			/* the OpenAI-style request, as JSON text */
 	int			attempts;		/* provider calls including this one */
 	int			failures;		/* earlier transient failures */
-	int64		est_tokens;
+	int64		est_tokens;		/* our estimate: prompt + output budget */
+	int64		charge_tokens;	/* what the provider's limiter will count */
 	char	   *workload_class;
 	char	   *tenant_group;	/* NULL = none */
 	TimestampTz deadline;		/* 0 = none */

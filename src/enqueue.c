@@ -375,7 +375,8 @@ check_workload_class(const char *workload_class)
  * AigovValidateJob
  *		Checks everything about a new job that can be wrong: its tenant,
  *		body, model, output budget, task type and workload class.  Returns
- *		the estimated tokens (prompt plus output budget) and the model.
+ *		the estimated tokens (prompt plus output budget) and the model,
+ *		and, when prompt_out is given, the prompt's share of the estimate.
  *		Raises an error for anything bad.  Used by the enqueue trigger and,
  *		before it inserts, by aigov.submit(), so that its errors carry no
  *		trigger context.
@@ -383,7 +384,7 @@ check_workload_class(const char *workload_class)
 int64
 AigovValidateJob(const char *tenant_id, Jsonb *body, const char *task_type,
 				 const char *workload_class, char **model_out,
-				 AigovTenantLimits *limits)
+				 AigovTenantLimits *limits, int64 *prompt_out)
 {
 	AigovTokenEstimate est;
 	char	   *model;
@@ -424,6 +425,8 @@ AigovValidateJob(const char *tenant_id, Jsonb *body, const char *task_type,
 		output_budget = Min((int64) aigov_default_max_tokens, output_limit);
 
 	*model_out = model;
+	if (prompt_out != NULL)
+		*prompt_out = est.prompt_tokens;
 	return est.prompt_tokens + output_budget;
 }
 
@@ -458,10 +461,11 @@ aigov_requests_before_insert(PG_FUNCTION_ARGS)
 	bool		isnull;
 	Datum		d;
 	int64		est_tokens;
+	int64		prompt_tokens;
 	int			ncols = 0;
-	int			colnums[N_WORKER_OWNED + 10];
-	Datum		values[N_WORKER_OWNED + 10];
-	bool		nulls[N_WORKER_OWNED + 10];
+	int			colnums[N_WORKER_OWNED + 12];
+	Datum		values[N_WORKER_OWNED + 12];
+	bool		nulls[N_WORKER_OWNED + 12];
 
 	if (!CALLED_AS_TRIGGER(fcinfo) ||
 		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
@@ -516,7 +520,7 @@ aigov_requests_before_insert(PG_FUNCTION_ARGS)
 	est_tokens = AigovValidateJob(tenant_id, body,
 								  text_column(tuple, tupdesc, col.task_type),
 								  text_column(tuple, tupdesc, col.workload_class),
-								  &model, NULL);
+								  &model, NULL, &prompt_tokens);
 
 	colnums[ncols] = column_number(tupdesc, "id");
 	values[ncols] = DirectFunctionCall1(nextval_oid,
@@ -527,6 +531,9 @@ aigov_requests_before_insert(PG_FUNCTION_ARGS)
 	nulls[ncols++] = false;
 	colnums[ncols] = col.est_tokens;
 	values[ncols] = Int64GetDatum(est_tokens);
+	nulls[ncols++] = false;
+	colnums[ncols] = column_number(tupdesc, "est_prompt_tokens");
+	values[ncols] = Int64GetDatum(prompt_tokens);
 	nulls[ncols++] = false;
 	colnums[ncols] = col.state;
 	values[ncols] = CStringGetTextDatum(AIGOV_STATE_QUEUED);

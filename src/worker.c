@@ -448,7 +448,7 @@ route_job(AigovJob *job, int64 now_us, CachedKey **chosen, int64 *wait_until)
 
 	for (int attempt = 0; attempt < 3; attempt++)
 	{
-		rs = aigov_router_choose(states, ncand, eligible, job->est_tokens, now_us,
+		rs = aigov_router_choose(states, ncand, eligible, job->charge_tokens, now_us,
 								 (uint64) random() << 32 | (uint64) random(),
 								 &pick, &earliest);
 		if (rs == AIGOV_ROUTER_NEVER)
@@ -465,10 +465,10 @@ route_job(AigovJob *job, int64 now_us, CachedKey **chosen, int64 *wait_until)
 			int64		at;
 
 			SpinLockAcquire(&key->shared->mutex);
-			if (aigov_router_headroom(&key->shared->state, job->est_tokens, now_us, &at) ==
+			if (aigov_router_headroom(&key->shared->state, job->charge_tokens, now_us, &at) ==
 				AIGOV_ROUTER_OK)
 			{
-				aigov_router_reserve(&key->shared->state, job->est_tokens, now_us,
+				aigov_router_reserve(&key->shared->state, job->charge_tokens, now_us,
 									 &job->ticket);
 				SpinLockRelease(&key->shared->mutex);
 				*chosen = key;
@@ -859,7 +859,7 @@ finish_job(AigovJob *job, TimestampTz *next_due)
 
 		/* OpenAI charges its own estimate, max_tokens included */
 		settle_key(job, &cls,
-				   (job->style == AIGOV_API_OPENAI || actual < 0) ? job->est_tokens : actual,
+				   (job->style == AIGOV_API_OPENAI || actual < 0) ? job->charge_tokens : actual,
 				   not_before != 0 ? to_unix_us(not_before) : cls.retry_at_us, now_us);
 		if (job->tenant_shared != NULL && actual >= 0)
 			AigovTenantReconcile(job->tenant_shared, job->est_tokens, actual, now_us);
@@ -1160,6 +1160,20 @@ claim_jobs(int n)
 			job->tenant_limits.soft_limit_pct = DatumGetInt32(SPI_getbinval(tuple, tupdesc, 15, &isnull));
 			job->tenant_limits.hard_cap = DatumGetBool(SPI_getbinval(tuple, tupdesc, 16, &isnull));
 			job->tenant_limits.weight = DatumGetInt32(SPI_getbinval(tuple, tupdesc, 17, &isnull));
+		}
+
+		/*
+		 * Providers admit on their own estimate: OpenAI counts about four
+		 * characters a token of the request plus max_tokens, whatever
+		 * the text.  Reserve the larger of theirs and ours, so a key is
+		 * not overrun by text our estimator finds cheaper than they do.
+		 */
+		d = SPI_getbinval(tuple, tupdesc, 18, &isnull);
+		{
+			int64		prompt = isnull ? job->est_tokens : DatumGetInt64(d);
+			int64		by_chars = (int64) (strlen(job->body) + 3) / 4;
+
+			job->charge_tokens = job->est_tokens + Max(by_chars - prompt, 0);
 		}
 		dlist_push_tail(&claimed, &job->node);
 	}
