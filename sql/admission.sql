@@ -29,7 +29,9 @@ SELECT status, http_status, reason FROM aigov.submit('adm_soft', '{"model": "gpt
 SELECT status, http_status, reason FROM aigov.submit('adm_soft', '{"model": "gpt-test", "messages": [{"role": "user", "content": "b"}], "max_tokens": 10}');
 SELECT status, http_status, reason, retry_at > now() AS waits
   FROM aigov.submit('adm_soft', '{"model": "gpt-test", "messages": [{"role": "user", "content": "c"}], "max_tokens": 10}');
-SELECT admitted, count(*) FROM aigov.requests WHERE tenant_id = 'adm_soft' GROUP BY admitted ORDER BY admitted;
+-- Its third job has booked the first slot its quota allows.
+SELECT admitted, count(*), count(*) FILTER (WHERE not_before > now()) AS booked_ahead
+  FROM aigov.requests WHERE tenant_id = 'adm_soft' GROUP BY admitted ORDER BY admitted;
 
 -- A job bigger than a whole minute of the tenant's tokens can never run.
 SELECT job_id IS NULL AS no_job, status, http_status, reason, retry_at
@@ -41,12 +43,20 @@ SELECT status FROM aigov.submit('adm_narrow', '{"model": "gpt-test", "messages":
 SELECT severity, kind, tenant_id, message, detail
   FROM aigov.alert_events WHERE tenant_id LIKE 'adm_%' ORDER BY id;
 
+-- Cancelling a queued job gives its charge back to the tenant.
+SELECT aigov.cancel(min(id)) AS cancelled FROM aigov.requests WHERE tenant_id = 'adm_hard';
+SELECT status, http_status
+  FROM aigov.submit('adm_hard', '{"model": "gpt-test", "messages": [{"role": "user", "content": "four"}], "max_tokens": 10}');
+SELECT status, reason
+  FROM aigov.submit('adm_hard', '{"model": "gpt-test", "messages": [{"role": "user", "content": "five"}], "max_tokens": 10}');
+
 -- A plain INSERT is never refused for quota: its jobs are charged when a
 -- worker dispatches them.
 INSERT INTO aigov.requests (tenant_id, body)
 SELECT 'adm_hard', '{"model": "gpt-test", "messages": [{"role": "user", "content": "batch"}], "max_tokens": 10}'
   FROM generate_series(1, 5);
-SELECT admitted, count(*) FROM aigov.requests WHERE tenant_id = 'adm_hard' GROUP BY admitted ORDER BY admitted;
+SELECT admitted, state, count(*) FROM aigov.requests WHERE tenant_id = 'adm_hard'
+ GROUP BY admitted, state ORDER BY admitted, state;
 
 DELETE FROM aigov.alert_events;
 DELETE FROM aigov.requests;

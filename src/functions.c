@@ -86,9 +86,10 @@ from_unix_us(int64 us)
 Datum
 aigov_submit(PG_FUNCTION_ARGS)
 {
-	Oid			argtypes[6] = {TEXTOID, JSONBOID, TEXTOID, TEXTOID, INTERVALOID, INT4OID};
-	Datum		args[6];
-	char		argnulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			argtypes[7] = {TEXTOID, JSONBOID, TEXTOID, TEXTOID, INTERVALOID, INT4OID,
+	TIMESTAMPTZOID};
+	Datum		args[7];
+	char		argnulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', 'n'};
 	TupleDesc	tupdesc;
 	Datum		values[6];
 	bool		nulls[6] = {false, false, false, true, true, false};
@@ -188,16 +189,23 @@ aigov_submit(PG_FUNCTION_ARGS)
 		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 	}
 	else
-		AigovTenantCount(entry, false, true);
+	{
+		/* no hard cap: book the first slot the quota allows and wait for it */
+		res.retry_at_us = AigovTenantScheduleAhead(entry, est_tokens, now_us, &res);
+		args[6] = TimestampTzGetDatum(from_unix_us(res.retry_at_us));
+		argnulls[6] = ' ';
+	}
 
 	keep_plan(&submit_plan,
 			  "INSERT INTO aigov.requests"
-			  " (tenant_id, body, task_type, workload_class, deadline, priority)"
+			  " (tenant_id, body, task_type, workload_class, deadline, priority,"
+			  "  not_before)"
 			  " VALUES ($1, $2, $3, $4,"
-			  " pg_catalog.now() OPERATOR(pg_catalog.+) $5, $6)"
+			  " pg_catalog.now() OPERATOR(pg_catalog.+) $5, $6,"
+			  " COALESCE($7, pg_catalog.now()))"
 			  " RETURNING id",
-			  6, argtypes);
-	aigov_submit_admitted = (admit == AIGOV_ADMIT_OK);
+			  7, argtypes);
+	aigov_submit_admitted = true;
 	PG_TRY();
 	{
 		ret = SPI_execute_plan(submit_plan, args, argnulls, false, 1);
@@ -431,6 +439,8 @@ aigov_cancel(PG_FUNCTION_ARGS)
 	int64		job_id = PG_GETARG_INT64(0);
 	Oid			argtype = INT8OID;
 	Datum		arg = Int64GetDatum(job_id);
+	HeapTuple	tuple;
+	TupleDesc	tupdesc;
 	bool		isnull;
 	bool		cancelled;
 	int			ret;
@@ -438,8 +448,8 @@ aigov_cancel(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "could not connect to SPI");
 	keep_plan(&cancel_plan,
-			  "WITH job AS (SELECT id, tenant_id FROM aigov.requests"
-			  "  WHERE id OPERATOR(pg_catalog.=) $1),"
+			  "WITH job AS (SELECT id, tenant_id, state, admitted, est_tokens"
+			  "  FROM aigov.requests WHERE id OPERATOR(pg_catalog.=) $1),"
 			  " done AS (UPDATE aigov.requests r"
 			  "  SET state = 'cancelled', finished_at = pg_catalog.clock_timestamp()"
 			  "  FROM job WHERE r.id OPERATOR(pg_catalog.=) job.id"
@@ -447,19 +457,38 @@ aigov_cancel(PG_FUNCTION_ARGS)
 			  "  AND r.state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'in_flight'])"
 			  "  RETURNING r.id)"
 			  " SELECT (SELECT pg_catalog.count(*) FROM job),"
-			  "  (SELECT pg_catalog.count(*) FROM done)",
+			  "  (SELECT pg_catalog.count(*) FROM done),"
+			  "  job.tenant_id, job.state, job.admitted, job.est_tokens"
+			  " FROM (SELECT 1) one LEFT JOIN job ON true",
 			  1, &argtype);
 	ret = SPI_execute_plan(cancel_plan, &arg, NULL, false, 1);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not cancel job: %s", SPI_result_code_string(ret));
-	if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-									SPI_tuptable->tupdesc, 1, &isnull)) == 0)
+	tuple = SPI_tuptable->vals[0];
+	tupdesc = SPI_tuptable->tupdesc;
+	if (DatumGetInt64(SPI_getbinval(tuple, tupdesc, 1, &isnull)) == 0)
 	{
 		SPI_finish();
 		report_missing_job(job_id);
 	}
-	cancelled = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-											SPI_tuptable->tupdesc, 2, &isnull)) > 0;
+	cancelled = DatumGetInt64(SPI_getbinval(tuple, tupdesc, 2, &isnull)) > 0;
+
+	/* A queued job's charge goes back to its tenant: it will never be sent. */
+	if (cancelled)
+	{
+		char	   *state = TextDatumGetCString(SPI_getbinval(tuple, tupdesc, 4, &isnull));
+		bool		admitted = DatumGetBool(SPI_getbinval(tuple, tupdesc, 5, &isnull));
+
+		if (strcmp(state, "queued") == 0 && admitted)
+		{
+			AigovTenantEntry *entry =
+				AigovTenantFind(TextDatumGetCString(SPI_getbinval(tuple, tupdesc, 3, &isnull)));
+			Datum		est = SPI_getbinval(tuple, tupdesc, 6, &isnull);
+
+			if (entry != NULL && !isnull)
+				AigovTenantRefund(entry, DatumGetInt64(est), AigovNowUs());
+		}
+	}
 	SPI_finish();
 	PG_RETURN_BOOL(cancelled);
 }

@@ -236,6 +236,54 @@ AigovTenantAdmit(AigovTenantEntry *entry, int64 est_tokens, int64 now_us,
 }
 
 /*
+ * AigovTenantScheduleAhead
+ *		Books a job that does not fit now into the tenant's buckets at the
+ *		first instant it will fit, and returns that instant.  Taking the
+ *		cost now (into debt) pushes the next such job one interval later,
+ *		so a backlog is spread over the refill instead of every waiting
+ *		job waking at the same moment.  Returns 0 if the job can never
+ *		fit (result->status is NEVER).
+ */
+int64
+AigovTenantScheduleAhead(AigovTenantEntry *entry, int64 est_tokens,
+						 int64 now_us, AigovAdmitResult *result)
+{
+	int64		at = 0;
+
+	SpinLockAcquire(&entry->mutex);
+	if (aigov_admission_check(&entry->quota, est_tokens, now_us, result) != AIGOV_ADMIT_NEVER)
+	{
+		at = Max(result->retry_at_us, now_us);
+		aigov_bucket_force_take(&entry->quota.axis[AIGOV_AXIS_RPM], 1, now_us);
+		aigov_bucket_force_take(&entry->quota.axis[AIGOV_AXIS_TPM], est_tokens, now_us);
+		aigov_bucket_force_take(&entry->quota.axis[AIGOV_AXIS_TPD], est_tokens, now_us);
+		entry->deferred++;
+	}
+	SpinLockRelease(&entry->mutex);
+	return at;
+}
+
+/*
+ * AigovTenantFind
+ *		The shared entry of a tenant if it has one, without creating it.
+ */
+AigovTenantEntry *
+AigovTenantFind(const char *tenant_id)
+{
+	AigovTenantEntry *entry;
+	char		key[AIGOV_TENANT_ID_MAX];
+
+	if (AigovState == NULL)
+		return NULL;
+	memset(key, 0, sizeof(key));
+	strlcpy(key, tenant_id, sizeof(key));
+	LWLockAcquire(tenant_lock, LW_SHARED);
+	entry = hash_search(tenant_table, key, HASH_FIND, NULL);
+	LWLockRelease(tenant_lock);
+	return entry;
+}
+
+/*
  * AigovTenantReconcile
  *		Corrects the tenant's token buckets with what the provider reported.
  */

@@ -75,6 +75,10 @@ extern AigovTenantEntry *AigovTenantEntryGet(const char *tenant_id,
 extern AigovAdmitStatus AigovTenantAdmit(AigovTenantEntry *entry,
 										 int64 est_tokens, int64 now_us,
 										 AigovAdmitResult *result);
+extern int64 AigovTenantScheduleAhead(AigovTenantEntry *entry,
+									  int64 est_tokens, int64 now_us,
+									  AigovAdmitResult *result);
+extern AigovTenantEntry *AigovTenantFind(const char *tenant_id);
 extern void AigovTenantReconcile(AigovTenantEntry *entry, int64 est_tokens,
 								 int64 actual_tokens, int64 now_us);
 extern void AigovTenantRefund(AigovTenantEntry *entry, int64 est_tokens,

@@ -134,6 +134,9 @@ static List *key_actions = NIL;
 static dlist_head claimed = DLIST_STATIC_INIT(claimed);
 static dlist_head ready = DLIST_STATIC_INIT(ready);
 
+/* Earliest time a key frees up, when planning deferred a job for lack of one. */
+static int64 route_blocked_until = INT64_MAX;
+
 static SPIPlanPtr claim_plan = NULL;
 static SPIPlanPtr update_plan = NULL;
 static SPIPlanPtr orphan_plan = NULL;
@@ -1262,6 +1265,18 @@ free_job(AigovJob *job)
 }
 
 /*
+ * refund_tenant
+ *		Gives the tenant back what a job that will never be sent was
+ *		charged.
+ */
+static void
+refund_tenant(AigovJob *job, int64 now_us)
+{
+	if (job->tenant_shared != NULL && (job->admitted || job->admitted_now))
+		AigovTenantRefund(job->tenant_shared, job->est_tokens, now_us);
+}
+
+/*
  * plan_job
  *		Decides, inside the cycle transaction, whether a claimed job goes
  *		out now: its deadline, its tenant's buckets (layer 1: a job not yet
@@ -1280,6 +1295,11 @@ plan_job(AigovJob *job, TimestampTz *next_due)
 
 	if (job->deadline != 0 && job->deadline < now)
 	{
+		if (job->admitted && job->tenant_limits.rpm > 0)
+		{
+			job->tenant_shared = AigovTenantEntryGet(job->tenant_id, &job->tenant_limits);
+			refund_tenant(job, now_us);
+		}
 		complete_without_call(job, "expired", 0, "deadline",
 							  "the job's deadline passed before it could be sent");
 		free_job(job);
@@ -1299,17 +1319,29 @@ plan_job(AigovJob *job, TimestampTz *next_due)
 				AigovNoteSoftWarnings(job->tenant_id, job->tenant_shared, res.soft_warn);
 				break;
 			case AIGOV_ADMIT_WAIT:
-				AigovTenantCount(job->tenant_shared, false, true);
-				if (job->deadline != 0 && from_unix_us(res.retry_at_us) > job->deadline)
-					complete_without_call(job, "expired", 0, aigov_admission_axis_name(res.axis),
-										  "the tenant's quota allows the job only after its deadline");
-				else
 				{
-					complete_without_call(job, "queued", from_unix_us(res.retry_at_us), NULL, NULL);
-					*next_due = Min(*next_due, from_unix_us(res.retry_at_us));
+					/* book its future slot: no herd when the quota refills */
+					int64		at = AigovTenantScheduleAhead(job->tenant_shared,
+															  job->est_tokens, now_us, &res);
+
+					if (at == 0)
+						break;	/* became NEVER: handled below */
+					job->admitted_now = true;
+					if (job->deadline != 0 && from_unix_us(at) > job->deadline)
+					{
+						AigovTenantRefund(job->tenant_shared, job->est_tokens, now_us);
+						job->admitted_now = false;
+						complete_without_call(job, "expired", 0, aigov_admission_axis_name(res.axis),
+											  "the tenant's quota allows the job only after its deadline");
+					}
+					else
+					{
+						complete_without_call(job, "queued", from_unix_us(at), NULL, NULL);
+						*next_due = Min(*next_due, from_unix_us(at));
+					}
+					free_job(job);
+					return false;
 				}
-				free_job(job);
-				return false;
 			case AIGOV_ADMIT_NEVER:
 				complete_without_call(job, "failed", 0, "tenant_quota",
 									  psprintf("the job's %lld estimated tokens exceed the %s limit of tenant \"%s\"",
@@ -1323,6 +1355,7 @@ plan_job(AigovJob *job, TimestampTz *next_due)
 	switch (route_job(job, now_us, &key, &wait_until))
 	{
 		case ROUTE_NONE:
+			refund_tenant(job, now_us);
 			complete_without_call(job, "failed", 0, "no_route",
 								  psprintf("no enabled key serves model \"%s\" for workload class \"%s\" with room for %lld tokens",
 										   job->model, job->workload_class,
@@ -1330,9 +1363,13 @@ plan_job(AigovJob *job, TimestampTz *next_due)
 			free_job(job);
 			return false;
 		case ROUTE_WAIT:
+			route_blocked_until = Min(route_blocked_until, wait_until);
 			if (job->deadline != 0 && from_unix_us(wait_until) > job->deadline)
+			{
+				refund_tenant(job, now_us);
 				complete_without_call(job, "expired", 0, "deadline",
 									  "every key serving the job is exhausted past its deadline");
+			}
 			else
 			{
 				complete_without_call(job, "queued", from_unix_us(wait_until), NULL, NULL);
@@ -1623,6 +1660,9 @@ AigovWorkerMain(Datum main_arg)
 			 now >= oldest_completion + (int64) aigov_flush_interval_ms * 1000 ||
 			 AigovDispatchInFlight() == 0 || want_claim || draining);
 		sweep_orphans = now >= next_orphan_check;
+		/* reload now and then too: a restore loads config with triggers off */
+		if (sweep_orphans)
+			need_reload = true;
 		sweep_expired = worker_index == 0 && now >= next_expiry;
 
 		if (flush_due || want_claim || need_reload || sweep_orphans ||
@@ -1656,6 +1696,7 @@ AigovWorkerMain(Datum main_arg)
 				got = claim_jobs(asked);
 
 			/* Admission and routing, still inside the transaction. */
+			route_blocked_until = INT64_MAX;
 			{
 				dlist_mutable_iter iter;
 
@@ -1678,6 +1719,16 @@ AigovWorkerMain(Datum main_arg)
 			{
 				work_maybe = false;
 				next_poll = now + (int64) aigov_idle_poll_ms * 1000;
+			}
+
+			/*
+			 * Every job of the batch waited for a key: claiming more before
+			 * one frees up would only churn the queue.
+			 */
+			if (got > 0 && dlist_is_empty(&ready) && route_blocked_until < INT64_MAX)
+			{
+				work_maybe = false;
+				next_poll = Min(next_poll, Max(from_unix_us(route_blocked_until), now));
 			}
 
 			/* Only now, with the claim committed, do jobs go on the wire. */
