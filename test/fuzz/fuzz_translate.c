@@ -25,38 +25,9 @@
 #include <jansson.h>
 
 #include "translate.h"
+#include "../unit/text_util.h"	/* clean_text(), as the unit tests mean it */
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Valid UTF-8 without control characters (what ereport may print). */
-static bool
-clean_text(const char *s)
-{
-	const unsigned char *p = (const unsigned char *) s;
-
-	while (*p)
-	{
-		int			n;
-
-		if (*p < 0x20 || *p == 0x7f)
-			return false;
-		if (*p < 0x80)
-			n = 0;
-		else if (*p >= 0xc2 && *p <= 0xdf)
-			n = 1;
-		else if (*p >= 0xe0 && *p <= 0xef)
-			n = 2;
-		else if (*p >= 0xf0 && *p <= 0xf4)
-			n = 3;
-		else
-			return false;
-		p++;
-		for (int i = 0; i < n; i++, p++)
-			if ((*p & 0xc0) != 0x80)
-				return false;
-	}
-	return true;
-}
 
 static void
 check(AigovTranslateStatus st, const char *body, const char *detail,

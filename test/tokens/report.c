@@ -11,7 +11,8 @@
  * the feature costs of tokens.c to the corpus and prints them.
  *
  * It includes tokens.c itself, not its header, to reach the scanner's
- * feature counts for --fit.
+ * feature counts for --fit.  The files are read by test/unit/corpus_util.h,
+ * the same readers test_tokens.c checks its bounds with.
  *
  * IDENTIFICATION
  *	  test/tokens/report.c
@@ -28,114 +29,17 @@
 #include <jansson.h>
 
 #include "tokens.c"
+#include "../unit/corpus_util.h"		/* the readers test_tokens.c uses */
 
+/* the most samples --fit takes: its design matrix is static */
 #define MAX_SAMPLES 1000
 #define MAX_KINDS 32
 
-typedef struct Sample
-{
-	char		kind[32];
-	char		file[128];
-	size_t		bytes;
-	long long	ref[2];			/* o200k, cl100k */
-	char	   *text;
-} Sample;
-
-typedef int64_t (*Estimator) (const char *text, size_t len);
-
-static char *
-read_file(const char *path, size_t *len)
-{
-	FILE	   *fp = fopen(path, "rb");
-	char	   *buf;
-	long		size;
-
-	if (fp == NULL)
-	{
-		fprintf(stderr, "cannot open %s\n", path);
-		exit(1);
-	}
-	fseek(fp, 0, SEEK_END);
-	size = ftell(fp);
-	fseek(fp, 0, SEEK_SET);
-	buf = malloc((size_t) size + 1);
-	if (buf == NULL || fread(buf, 1, (size_t) size, fp) != (size_t) size)
-	{
-		fprintf(stderr, "cannot read %s\n", path);
-		exit(1);
-	}
-	fclose(fp);
-	buf[size] = '\0';
-	*len = (size_t) size;
-	return buf;
-}
-
+/* A sample's exact count in vocabulary 0 (o200k_base) or 1 (cl100k_base). */
 static int64_t
-ours(const char *text, size_t len)
+reference(const Sample *s, int vocab)
 {
-	return aigov_tokens_estimate_text(text, len);
-}
-
-static int64_t
-chars_over_4(const char *text, size_t len)
-{
-	int64_t		chars = 0;
-
-	for (size_t i = 0; i < len; i++)
-		chars += ((unsigned char) text[i] & 0xC0) != 0x80;
-	return (chars + 3) / 4;
-}
-
-static int64_t
-ascii_over_4_plus_non_ascii(const char *text, size_t len)
-{
-	int64_t		ascii = 0;
-	int64_t		other = 0;
-
-	for (size_t i = 0; i < len; i++)
-	{
-		unsigned char b = (unsigned char) text[i];
-
-		if (b < 0x80)
-			ascii++;
-		else if ((b & 0xC0) != 0x80)
-			other++;
-	}
-	return (ascii + 3) / 4 + other;
-}
-
-static size_t
-load_samples(const char *dir, Sample *samples)
-{
-	char		path[1024];
-	size_t		len;
-	char	   *tsv;
-	char	   *save = NULL;
-	size_t		n = 0;
-
-	snprintf(path, sizeof(path), "%s/counts.tsv", dir);
-	tsv = read_file(path, &len);
-	for (char *line = strtok_r(tsv, "\n", &save); line != NULL;
-		 line = strtok_r(NULL, "\n", &save))
-	{
-		Sample	   *s = &samples[n];
-		size_t		flen;
-
-		if (strncmp(line, "kind\t", 5) == 0)
-			continue;
-		if (n == MAX_SAMPLES ||
-			sscanf(line, "%31[^\t]\t%127[^\t]\t%zu\t%lld\t%lld",
-				   s->kind, s->file, &s->bytes, &s->ref[0], &s->ref[1]) != 5)
-		{
-			fprintf(stderr, "bad line in counts.tsv: %s\n", line);
-			exit(1);
-		}
-		snprintf(path, sizeof(path), "%s/corpus/%s/%s", dir, s->kind, s->file);
-		s->text = read_file(path, &flen);
-		n++;
-	}
-	free(tsv);
-	return n;
+	return vocab == 0 ? s->o200k : s->cl100k;
 }
 
 /* Error statistics of one estimator on one kind against one vocabulary. */
@@ -148,7 +52,7 @@ typedef struct Stats
 
 static Stats
 stats(const Sample *samples, size_t n, const char *kind, int vocab,
-	  Estimator estimate)
+	  TextEstimator estimate)
 {
 	Stats		st = {0, 0, 0};
 	int			count = 0;
@@ -160,7 +64,8 @@ stats(const Sample *samples, size_t n, const char *kind, int vocab,
 		if (kind != NULL && strcmp(samples[i].kind, kind) != 0)
 			continue;
 		err = (double) (estimate(samples[i].text, samples[i].bytes) -
-						samples[i].ref[vocab]) / (double) samples[i].ref[vocab];
+						reference(&samples[i], vocab)) /
+			(double) reference(&samples[i], vocab);
 		st.mean += err;
 		st.mean_abs += err < 0 ? -err : err;
 		if ((err < 0 ? -err : err) > (st.worst < 0 ? -st.worst : st.worst))
@@ -199,8 +104,8 @@ corpus_tables(const Sample *samples, size_t n)
 	for (size_t k = 0; k <= nkinds; k++)
 	{
 		const char *kind = k < nkinds ? kinds[k] : NULL;
-		Stats		o = stats(samples, n, kind, 0, ours);
-		Stats		c = stats(samples, n, kind, 1, ours);
+		Stats		o = stats(samples, n, kind, 0, our_estimator);
+		Stats		c = stats(samples, n, kind, 1, our_estimator);
 		int			count = 0;
 		size_t		bytes = 0;
 		long long	tokens = 0;
@@ -210,7 +115,7 @@ corpus_tables(const Sample *samples, size_t n)
 			{
 				count++;
 				bytes += samples[i].bytes;
-				tokens += samples[i].ref[0];
+				tokens += samples[i].o200k;
 			}
 		printf("| %s | %d | %zu | %lld | %+.1f%% | %.1f%% | %+.1f%% | %+.1f%% | %.1f%% | %+.1f%% |\n",
 			   kind != NULL ? kind : "**all**", count, bytes, tokens,
@@ -227,7 +132,7 @@ corpus_tables(const Sample *samples, size_t n)
 		const char *kind = k < nkinds ? kinds[k] : NULL;
 		Stats		a = stats(samples, n, kind, 0, chars_over_4);
 		Stats		b = stats(samples, n, kind, 0, ascii_over_4_plus_non_ascii);
-		Stats		c = stats(samples, n, kind, 0, ours);
+		Stats		c = stats(samples, n, kind, 0, our_estimator);
 
 		printf("| %s | %.1f%% / %+.1f%% | %.1f%% / %+.1f%% | %.1f%% / %+.1f%% |\n",
 			   kind != NULL ? kind : "**all**",
@@ -248,103 +153,30 @@ estimate_request(const char *body, AigovTokensStatus *status)
 static void
 request_table(const char *dir)
 {
-	char		path[1024];
-	size_t		len;
-	char	   *tsv;
-	char	   *save = NULL;
+	RequestCount *rows;
+	size_t		n = load_request_counts(dir, &rows);
 
-	snprintf(path, sizeof(path), "%s/request-counts.tsv", dir);
-	tsv = read_file(path, &len);
 	printf("\nWhole request bodies (`test/tokens/requests/`): `prompt_tokens` of\n"
 		   "`aigov_tokens_estimate_request` against the same accounting done with exact\n"
 		   "counts of every text (`request-counts.tsv`).\n\n");
 	printf("| request | o200k reference | estimate | error |\n|---|---:|---:|---:|\n");
-	for (char *line = strtok_r(tsv, "\n", &save); line != NULL;
-		 line = strtok_r(NULL, "\n", &save))
+	for (size_t i = 0; i < n; i++)
 	{
-		char		file[128];
-		long long	o200k,
-					cl100k;
+		char		path[1024];
 		char	   *body;
 		size_t		blen;
 		AigovTokensStatus status;
 		int64_t		est;
 
-		if (sscanf(line, "%127[^\t]\t%lld\t%lld", file, &o200k, &cl100k) != 3)
-			continue;
-		snprintf(path, sizeof(path), "%s/requests/%s", dir, file);
+		snprintf(path, sizeof(path), "%s/requests/%s", dir, rows[i].file);
 		body = read_file(path, &blen);
 		est = estimate_request(body, &status);
-		printf("| %s | %lld | %lld | %+.1f%% |\n", file, o200k, (long long) est,
-			   100.0 * (double) (est - o200k) / (double) o200k);
+		printf("| %s | %lld | %lld | %+.1f%% |\n", rows[i].file,
+			   (long long) rows[i].o200k, (long long) est,
+			   100.0 * (double) (est - rows[i].o200k) / (double) rows[i].o200k);
 		free(body);
 	}
-	free(tsv);
-}
-
-/*
- * The next "body:" of a recorded exchange after *from, as text: either a
- * block scalar ("body: |-" and indented lines) or a double-quoted scalar,
- * whose escapes are those of JSON in these files. NULL when there is none;
- * the caller frees it.
- */
-static char *
-yaml_body(const char **from)
-{
-	const char *p = strstr(*from, "body: ");
-	const char *line;
-	size_t		indent = 0;
-	char	   *out;
-	size_t		used = 0;
-
-	if (p == NULL)
-		return NULL;
-	p += strlen("body: ");
-	if (*p == '"')
-	{
-		const char *eol = strchr(p, '\n');
-		json_t	   *str = json_loadb(p, eol != NULL ? (size_t) (eol - p) : strlen(p),
-									 JSON_DECODE_ANY, NULL);
-
-		out = json_is_string(str) ? strdup(json_string_value(str)) : NULL;
-		json_decref(str);
-		*from = eol != NULL ? eol : p + strlen(p);
-		return out;
-	}
-	if (strncmp(p, "|-\n", 3) != 0)
-	{
-		*from = p;
-		return yaml_body(from);
-	}
-	line = p + 3;
-	while (line[indent] == ' ')
-		indent++;
-	out = malloc(strlen(line) + 1);
-	if (out == NULL)
-		exit(1);
-	while (*line != '\0')
-	{
-		const char *end = strchr(line, '\n');
-		size_t		n = end != NULL ? (size_t) (end - line) : strlen(line);
-		size_t		lead = 0;
-
-		while (lead < n && line[lead] == ' ')
-			lead++;
-		if (lead < indent && lead < n)
-			break;				/* back to a shallower key */
-		if (n > indent)
-		{
-			memcpy(out + used, line + indent, n - indent);
-			used += n - indent;
-		}
-		out[used++] = '\n';
-		if (end == NULL)
-			break;
-		line = end + 1;
-	}
-	out[used] = '\0';
-	*from = line;
-	return out;
+	free(rows);
 }
 
 static const char *
@@ -401,40 +233,23 @@ captures_table(const char *captures)
 	for (size_t i = 0; i < n; i++)
 	{
 		char		path[1024];
-		size_t		len;
-		char	   *yaml;
-		const char *cursor;
-		char	   *req_text,
-				   *resp_text;
-		json_t	   *req,
-				   *resp;
-		const json_t *prompt;
+		Capture		cap;
 
 		snprintf(path, sizeof(path), "%s/%s", captures, names[i]);
-		yaml = read_file(path, &len);
-		cursor = yaml;
-		req_text = yaml_body(&cursor);
-		resp_text = req_text != NULL ? yaml_body(&cursor) : NULL;
-		req = req_text != NULL ? json_loads(req_text, 0, NULL) : NULL;
-		resp = resp_text != NULL ? json_loads(resp_text, 0, NULL) : NULL;
-		prompt = json_object_get(json_object_get(resp, "usage"), "prompt_tokens");
-		if (json_is_object(req) && json_is_integer(prompt))
+		load_capture(path, &cap);
+		if (json_is_object(cap.request) && json_is_integer(cap.prompt_tokens))
 		{
 			AigovTokensStatus status;
-			int64_t		est = estimate_request(req_text, &status);
-			long long	real = json_integer_value(prompt);
-			const char *media = media_of(req);
+			int64_t		est = estimate_request(cap.request_text, &status);
+			long long	real = json_integer_value(cap.prompt_tokens);
+			const char *media = media_of(cap.request);
 
 			printf("| %s | %s | %lld | %lld | %+.1f%% | %s%s |\n", names[i],
-				   json_string_value(json_object_get(req, "model")), real,
+				   json_string_value(json_object_get(cap.request, "model")), real,
 				   (long long) est, 100.0 * (double) (est - real) / (double) real,
 				   media != NULL ? "has " : "tested", media != NULL ? media : "");
 		}
-		json_decref(req);
-		json_decref(resp);
-		free(req_text);
-		free(resp_text);
-		free(yaml);
+		free_capture(&cap);
 		free(names[i]);
 	}
 }
@@ -519,6 +334,12 @@ fit(const Sample *samples, size_t n)
 	double		w[TF_COUNT];
 	double		sum_abs = 0;
 
+	if (n > MAX_SAMPLES)
+	{
+		fprintf(stderr, "--fit takes at most %d samples, the corpus has %zu\n",
+				MAX_SAMPLES, n);
+		exit(1);
+	}
 	for (size_t i = 0; i < n; i++)
 	{
 		TokensCounts acc;
@@ -533,7 +354,7 @@ fit(const Sample *samples, size_t n)
 		}
 		for (int f = 0; f < TF_COUNT; f++)
 		{
-			x[i][f] = (double) acc.n[f] / (double) samples[i].ref[0];
+			x[i][f] = (double) acc.n[f] / (double) samples[i].o200k;
 			if (feature_is_fixed(f))
 				fixed += x[i][f] * feature_cost[f] / 1000.0;
 		}
@@ -603,7 +424,7 @@ constants_table(void)
 int
 main(int argc, char **argv)
 {
-	static Sample samples[MAX_SAMPLES];
+	Sample	   *samples;
 	size_t		n;
 
 	if (argc < 3)
@@ -611,7 +432,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: report TOKENS_DIR CAPTURES_DIR [--speed|--fit]\n");
 		return 2;
 	}
-	n = load_samples(argv[1], samples);
+	n = load_samples(argv[1], &samples);
 	if (argc > 3 && strcmp(argv[3], "--speed") == 0)
 		speed(samples, n);
 	else if (argc > 3 && strcmp(argv[3], "--fit") == 0)
@@ -623,7 +444,6 @@ main(int argc, char **argv)
 		constants_table();
 		captures_table(argv[2]);
 	}
-	for (size_t i = 0; i < n; i++)
-		free(samples[i].text);
+	free_samples(samples, n);
 	return 0;
 }

@@ -26,81 +26,10 @@
 /* 2025-08-21T12:40:00Z, one minute before the sample resets */
 static const int64_t NOW = INT64_C(1755780000) * 1000000;
 
-static char *
-fixture(const char *name, size_t *len)
-{
-	char		path[1024];
-	FILE	   *f;
-	long		n;
-	char	   *buf;
-
-	snprintf(path, sizeof(path), "%s/fixtures/protocols/%s", AIGOV_TEST_DIR, name);
-	f = fopen(path, "rb");
-	if (f == NULL)
-		fail_msg("cannot open %s", path);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n > 0);
-	assert_int_equal(fseek(f, 0, SEEK_SET), 0);
-	buf = malloc((size_t) n);	/* exact size: ASan sees over-reads */
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t) n, f), (size_t) n);
-	fclose(f);
-	*len = (size_t) n;
-	return buf;
-}
-
-static void
-feed(AigovRateHeaders *h, const char *line)
-{
-	size_t		n = strlen(line);
-	char	   *p = malloc(n + 2);
-
-	assert_non_null(p);
-	memcpy(p, line, n);
-	memcpy(p + n, "\r\n", 2);
-	aigov_protocol_header_line(AIGOV_API_ANTHROPIC, p, n + 2, NOW, h);
-	free(p);
-}
-
-static void
-feed_file(AigovRateHeaders *h, const char *name)
-{
-	size_t		len;
-	char	   *buf = fixture(name, &len);
-	size_t		start = 0;
-
-	aigov_protocol_headers_init(h);
-	for (size_t i = 0; i < len; i++)
-		if (buf[i] == '\n')
-		{
-			/* pass the raw line with its LF, as a header callback would */
-			aigov_protocol_header_line(AIGOV_API_ANTHROPIC, buf + start,
-									   i + 1 - start, NOW, h);
-			start = i + 1;
-		}
-	free(buf);
-}
-
-static void
-classify(int status, const AigovRateHeaders *h, const char *name,
-		 AigovClassification *c)
-{
-	size_t		len;
-	char	   *body = fixture(name, &len);
-
-	aigov_protocol_classify(AIGOV_API_ANTHROPIC, 0, status, h, body, len, NOW, c);
-	free(body);
-}
-
-static void
-expect_class(const AigovClassification *c, AigovErrorClass cls)
-{
-	if (c->cls != cls)
-		fail_msg("got %s, expected %s (code \"%s\", message \"%s\")",
-				 aigov_protocol_class_name(c->cls),
-				 aigov_protocol_class_name(cls), c->code, c->message);
-}
+/* feed(), classify() and the rest speak Anthropic at NOW */
+#define PT_DIALECT	AIGOV_API_ANTHROPIC
+#define PT_NOW		NOW
+#include "protocol_test_util.h"
 
 static void
 test_headers(void **state)
@@ -108,7 +37,7 @@ test_headers(void **state)
 	AigovRateHeaders h;
 
 	(void) state;
-	feed_file(&h, "anthropic-headers.txt");
+	feed_file_raw(&h, "anthropic-headers.txt");
 	assert_true(h.any_ratelimit_header);
 	assert_int_equal(h.requests.limit, 1000);
 	assert_int_equal(h.requests.remaining, 999);
@@ -149,7 +78,7 @@ test_rate_limits(void **state)
 
 	(void) state;
 	/* ITPM with retry-after: retry-after wins */
-	feed_file(&h, "anthropic-headers.txt");
+	feed_file_raw(&h, "anthropic-headers.txt");
 	feed(&h, "retry-after: 13");
 	classify(429, &h, "anthropic-429-itpm.json", &c);
 	expect_class(&c, AIGOV_CLASS_RATE_LIMIT_TPM);
@@ -160,7 +89,7 @@ test_rate_limits(void **state)
 	assert_string_equal(c.code, "rate_limit_error");
 
 	/* without retry-after: the reset of the named axis */
-	feed_file(&h, "anthropic-headers.txt");
+	feed_file_raw(&h, "anthropic-headers.txt");
 	feed(&h, "anthropic-ratelimit-input-tokens-reset: 2025-08-21T12:40:30Z");
 	classify(429, &h, "anthropic-429-itpm.json", &c);
 	expect_class(&c, AIGOV_CLASS_RATE_LIMIT_TPM);
@@ -201,7 +130,7 @@ test_spend_cap(void **state)
 
 	(void) state;
 	/* the trap: a 429 without retry-after that no wait will fix */
-	feed_file(&h, "anthropic-headers.txt");
+	feed_file_raw(&h, "anthropic-headers.txt");
 	classify(429, &h, "anthropic-429-spend-cap.json", &c);
 	expect_class(&c, AIGOV_CLASS_INSUFFICIENT_QUOTA);
 	assert_true(c.key_unusable);
@@ -229,7 +158,7 @@ test_spend_cap(void **state)
 	expect_class(&c, AIGOV_CLASS_RATE_LIMIT_RPM);
 	assert_int_equal(c.retry_at_us, NOW + S(5));
 	/* ... and so it is when a header shows an empty axis */
-	feed_file(&h, "anthropic-headers.txt");
+	feed_file_raw(&h, "anthropic-headers.txt");
 	feed(&h, "anthropic-ratelimit-output-tokens-remaining: 0");
 	classify(429, &h, "anthropic-429-unknown.json", &c);
 	expect_class(&c, AIGOV_CLASS_RATE_LIMIT_TPM);

@@ -32,48 +32,40 @@
 /* 2025-08-21T12:40:00Z, a Thursday in PDT */
 static const int64_t NOW = INT64_C(1755780000) * 1000000;
 
-/* A heap copy of exactly n bytes, without a terminating NUL. */
-static char *
-dup_exact(const char *s, size_t n)
-{
-	char	   *p = malloc(n > 0 ? n : 1);
+/* dup_exact(), feed_as() and expect_class() */
+#include "protocol_test_util.h"
 
-	assert_non_null(p);
-	memcpy(p, s, n);
-	return p;
+/*
+ * Run one of the scalar parsers on an exact-length copy of s, so that a
+ * read past the length shows under ASan.
+ */
+static int64_t
+parse_exact(int64_t (*parse) (const char *, size_t), const char *s)
+{
+	size_t		n = strlen(s);
+	char	   *p = dup_exact(s, n);
+	int64_t		v = parse(p, n);
+
+	free(p);
+	return v;
 }
 
 static int64_t
 dur(const char *s)
 {
-	size_t		n = strlen(s);
-	char	   *p = dup_exact(s, n);
-	int64_t		v = aigov_protocol_parse_go_duration(p, n);
-
-	free(p);
-	return v;
+	return parse_exact(aigov_protocol_parse_go_duration, s);
 }
 
 static int64_t
 rfc(const char *s)
 {
-	size_t		n = strlen(s);
-	char	   *p = dup_exact(s, n);
-	int64_t		v = aigov_protocol_parse_rfc3339(p, n);
-
-	free(p);
-	return v;
+	return parse_exact(aigov_protocol_parse_rfc3339, s);
 }
 
 static int64_t
 httpdate(const char *s)
 {
-	size_t		n = strlen(s);
-	char	   *p = dup_exact(s, n);
-	int64_t		v = aigov_protocol_parse_http_date(p, n);
-
-	free(p);
-	return v;
+	return parse_exact(aigov_protocol_parse_http_date, s);
 }
 
 static int64_t
@@ -87,18 +79,11 @@ dec(const char *s, int64_t unit)
 	return v;
 }
 
-/* Feed one header line the way libcurl does: with CRLF, no NUL. */
+/* One header line of the given dialect at NOW, with CRLF. */
 static void
 feed(AigovApiStyle style, AigovRateHeaders *h, const char *line)
 {
-	size_t		n = strlen(line);
-	char	   *p = malloc(n + 2);
-
-	assert_non_null(p);
-	memcpy(p, line, n);
-	memcpy(p + n, "\r\n", 2);
-	aigov_protocol_header_line(style, p, n + 2, NOW, h);
-	free(p);
+	feed_as(style, NOW, h, line);
 }
 
 /* ---------------------------------------------------------------- tests */

@@ -29,67 +29,10 @@
 static const int64_t NOW = INT64_C(1755780000) * 1000000;
 static const int64_t PACIFIC_MIDNIGHT = INT64_C(1755846000) * 1000000;
 
-static char *
-fixture(const char *name, size_t *len)
-{
-	char		path[1024];
-	FILE	   *f;
-	long		n;
-	char	   *buf;
-
-	snprintf(path, sizeof(path), "%s/fixtures/protocols/%s", AIGOV_TEST_DIR, name);
-	f = fopen(path, "rb");
-	if (f == NULL)
-		fail_msg("cannot open %s", path);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n > 0);
-	assert_int_equal(fseek(f, 0, SEEK_SET), 0);
-	buf = malloc((size_t) n);	/* exact size: ASan sees over-reads */
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t) n, f), (size_t) n);
-	fclose(f);
-	*len = (size_t) n;
-	return buf;
-}
-
-static void
-classify_h(int status, const AigovRateHeaders *h, const char *name,
-		   AigovClassification *c)
-{
-	size_t		len;
-	char	   *body = fixture(name, &len);
-
-	aigov_protocol_classify(AIGOV_API_GEMINI, 0, status, h, body, len, NOW, c);
-	free(body);
-}
-
-static void
-classify(int status, const char *name, AigovClassification *c)
-{
-	classify_h(status, NULL, name, c);
-}
-
-static void
-classify_str(int status, const char *text, AigovClassification *c)
-{
-	size_t		len = strlen(text);
-	char	   *body = malloc(len > 0 ? len : 1);
-
-	assert_non_null(body);
-	memcpy(body, text, len);
-	aigov_protocol_classify(AIGOV_API_GEMINI, 0, status, NULL, body, len, NOW, c);
-	free(body);
-}
-
-static void
-expect_class(const AigovClassification *c, AigovErrorClass cls)
-{
-	if (c->cls != cls)
-		fail_msg("got %s, expected %s (code \"%s\", message \"%s\")",
-				 aigov_protocol_class_name(c->cls),
-				 aigov_protocol_class_name(cls), c->code, c->message);
-}
+/* classify() and the rest speak Gemini at NOW */
+#define PT_DIALECT	AIGOV_API_GEMINI
+#define PT_NOW		NOW
+#include "protocol_test_util.h"
 
 static void
 test_minute_quotas(void **state)
@@ -98,7 +41,7 @@ test_minute_quotas(void **state)
 
 	(void) state;
 	/* the exact body of §4.2: retryDelay "20s" */
-	classify(429, "gemini-429-rpm.json", &c);
+	classify(429, NULL, "gemini-429-rpm.json", &c);
 	expect_class(&c, AIGOV_CLASS_RATE_LIMIT_RPM);
 	assert_string_equal(c.code, "GenerateRequestsPerMinutePerProjectPerModel-FreeTier");
 	assert_int_equal(c.retry_at_us, NOW + S(20));
@@ -109,13 +52,13 @@ test_minute_quotas(void **state)
 	assert_null(strchr(c.message, '\n'));
 	assert_non_null(strstr(c.message, "You exceeded your current quota"));
 
-	classify(429, "gemini-429-tpm.json", &c);
+	classify(429, NULL, "gemini-429-tpm.json", &c);
 	expect_class(&c, AIGOV_CLASS_RATE_LIMIT_TPM);
 	assert_string_equal(c.code, "GenerateContentInputTokensPerModelPerMinute-FreeTier");
 	assert_int_equal(c.retry_at_us, NOW + MS(38200));
 
 	/* no RetryInfo: the message's "Please retry in" */
-	classify_str(429,
+	classify_str(429, NULL,
 				 "{\"error\":{\"code\":429,\"status\":\"RESOURCE_EXHAUSTED\","
 				 "\"message\":\"Quota exceeded. Please retry in 2.5s.\"}}", &c);
 	expect_class(&c, AIGOV_CLASS_RATE_LIMIT_RPM);
@@ -133,7 +76,7 @@ test_daily_quotas(void **state)
 	 * The trap: a daily 429 with retryDelay "34s".  It waits for Pacific
 	 * midnight, not 34 seconds.
 	 */
-	classify(429, "gemini-429-daily.json", &c);
+	classify(429, NULL, "gemini-429-daily.json", &c);
 	expect_class(&c, AIGOV_CLASS_RATE_LIMIT_RPD);
 	assert_string_equal(c.code, "GenerateRequestsPerDayPerProjectPerModel-FreeTier");
 	assert_int_equal(c.retry_at_us, PACIFIC_MIDNIGHT);
@@ -141,16 +84,16 @@ test_daily_quotas(void **state)
 	assert_false(c.key_unusable);
 
 	/* a daily violation anywhere in the list wins */
-	classify(429, "gemini-429-multi.json", &c);
+	classify(429, NULL, "gemini-429-multi.json", &c);
 	expect_class(&c, AIGOV_CLASS_RATE_LIMIT_RPD);
 	assert_string_equal(c.code, "GenerateRequestsPerDayPerProjectPerModel-FreeTier");
 	assert_int_equal(c.retry_at_us, PACIFIC_MIDNIGHT);
 
-	classify(429, "gemini-429-grounding.json", &c);
+	classify(429, NULL, "gemini-429-grounding.json", &c);
 	expect_class(&c, AIGOV_CLASS_RATE_LIMIT_RPD);
 
 	/* a daily token quota (older docs' TPD) */
-	classify_str(429,
+	classify_str(429, NULL,
 				 "{\"error\":{\"code\":429,\"status\":\"RESOURCE_EXHAUSTED\",\"message\":\"x\","
 				 "\"details\":[{\"@type\":\"type.googleapis.com/google.rpc.QuotaFailure\","
 				 "\"violations\":[{\"quotaId\":\"GenerateContentInputTokensPerModelPerDay\","
@@ -168,7 +111,7 @@ test_zero_quota(void **state)
 
 	(void) state;
 	/* limit 0: waiting never helps, even though it says "PerDay" */
-	classify(429, "gemini-429-zero.json", &c);
+	classify(429, NULL, "gemini-429-zero.json", &c);
 	expect_class(&c, AIGOV_CLASS_INSUFFICIENT_QUOTA);
 	assert_true(c.key_unusable);
 	assert_false(c.retryable);
@@ -176,11 +119,11 @@ test_zero_quota(void **state)
 	assert_string_equal(c.code, "GenerateRequestsPerDayPerProjectPerModel-FreeTier");
 
 	/* only the prose says so */
-	classify(429, "gemini-429-zero-prose.json", &c);
+	classify(429, NULL, "gemini-429-zero-prose.json", &c);
 	expect_class(&c, AIGOV_CLASS_INSUFFICIENT_QUOTA);
 
 	/* "limit: 05" is not zero */
-	classify_str(429,
+	classify_str(429, NULL,
 				 "{\"error\":{\"code\":429,\"status\":\"RESOURCE_EXHAUSTED\","
 				 "\"message\":\"Quota exceeded, limit: 05, model: m\"}}", &c);
 	expect_class(&c, AIGOV_CLASS_RATE_LIMIT_RPM);
@@ -194,29 +137,29 @@ test_bare_and_server(void **state)
 
 	(void) state;
 	/* Vertex's bare 429: an RPM limit with the short default */
-	classify(429, "gemini-429-bare.json", &c);
+	classify(429, NULL, "gemini-429-bare.json", &c);
 	expect_class(&c, AIGOV_CLASS_RATE_LIMIT_RPM);
 	assert_string_equal(c.code, "RESOURCE_EXHAUSTED");
 	assert_int_equal(c.retry_at_us, NOW + AIGOV_PROTOCOL_MINUTE_FALLBACK_US);
 	/* a retry-after from a proxy in front is still honoured */
 	aigov_protocol_headers_init(&h);
 	aigov_protocol_header_line(AIGOV_API_GEMINI, "Retry-After: 9\r\n", 16, NOW, &h);
-	classify_h(429, &h, "gemini-429-bare.json", &c);
+	classify(429, &h, "gemini-429-bare.json", &c);
 	assert_int_equal(c.retry_at_us, NOW + S(9));
 
-	classify(503, "gemini-503.json", &c);
+	classify(503, NULL, "gemini-503.json", &c);
 	expect_class(&c, AIGOV_CLASS_OVERLOADED);
 	assert_true(c.breaker_failure);
 	assert_true(c.retryable);
 	assert_string_equal(c.code, "UNAVAILABLE");
 
-	classify(504, "gemini-504.json", &c);
+	classify(504, NULL, "gemini-504.json", &c);
 	expect_class(&c, AIGOV_CLASS_SERVER_ERROR);
 	assert_true(c.breaker_failure);
 	assert_true(c.retryable);
 	assert_string_equal(c.code, "DEADLINE_EXCEEDED");
 
-	classify(500, "gemini-500.json", &c);
+	classify(500, NULL, "gemini-500.json", &c);
 	expect_class(&c, AIGOV_CLASS_SERVER_ERROR);
 	assert_string_equal(c.code, "INTERNAL");
 }
@@ -228,20 +171,20 @@ test_client_side(void **state)
 
 	(void) state;
 	/* an invalid key is a 400 on Gemini */
-	classify(400, "gemini-400-key.json", &c);
+	classify(400, NULL, "gemini-400-key.json", &c);
 	expect_class(&c, AIGOV_CLASS_AUTH);
 	assert_true(c.key_unusable);
 	assert_string_equal(c.code, "API_KEY_INVALID");
 
-	classify(400, "gemini-400.json", &c);
+	classify(400, NULL, "gemini-400.json", &c);
 	expect_class(&c, AIGOV_CLASS_CLIENT_ERROR);
 	assert_string_equal(c.code, "INVALID_ARGUMENT");
 	assert_false(c.retryable);
 
-	classify(403, "gemini-403.json", &c);
+	classify(403, NULL, "gemini-403.json", &c);
 	expect_class(&c, AIGOV_CLASS_AUTH);
 
-	classify(404, "gemini-404.json", &c);
+	classify(404, NULL, "gemini-404.json", &c);
 	expect_class(&c, AIGOV_CLASS_CLIENT_ERROR);
 	assert_string_equal(c.code, "NOT_FOUND");
 }
@@ -255,7 +198,7 @@ test_success(void **state)
 	char	   *body;
 
 	(void) state;
-	classify(200, "gemini-200.json", &c);
+	classify(200, NULL, "gemini-200.json", &c);
 	expect_class(&c, AIGOV_CLASS_SUCCESS);
 	/* completion = candidates + thoughts */
 	assert_true(c.usage.present);
@@ -269,40 +212,40 @@ test_success(void **state)
 	free(body);
 
 	/* a refused prompt: definitive, the provider is healthy */
-	classify(200, "gemini-200-blocked.json", &c);
+	classify(200, NULL, "gemini-200-blocked.json", &c);
 	expect_class(&c, AIGOV_CLASS_CLIENT_ERROR);
 	assert_string_equal(c.code, "SAFETY");
 	assert_string_equal(c.message, "prompt blocked by the provider: SAFETY");
 	assert_false(c.retryable);
 	assert_false(c.breaker_failure);
 
-	classify_str(200, "{\"modelVersion\":\"x\"}", &c);
+	classify_str(200, NULL, "{\"modelVersion\":\"x\"}", &c);
 	expect_class(&c, AIGOV_CLASS_BAD_RESPONSE);
 	assert_string_equal(c.code, "no_candidates");
-	classify_str(200, "{\"candidates\":[", &c);
+	classify_str(200, NULL, "{\"candidates\":[", &c);
 	expect_class(&c, AIGOV_CLASS_BAD_RESPONSE);
 	assert_string_equal(c.code, "invalid_json");
 
 	/* streams: SSE, or a JSON array of chunks */
-	classify(200, "gemini-stream.sse", &c);
+	classify(200, NULL, "gemini-stream.sse", &c);
 	expect_class(&c, AIGOV_CLASS_SUCCESS);
 	assert_int_equal(c.usage.prompt_tokens, 7);
 	assert_int_equal(c.usage.completion_tokens, 5);
-	classify(200, "gemini-stream-truncated.sse", &c);
+	classify(200, NULL, "gemini-stream-truncated.sse", &c);
 	expect_class(&c, AIGOV_CLASS_BAD_RESPONSE);
 	assert_string_equal(c.code, "truncated_stream");
-	classify_str(200,
+	classify_str(200, NULL,
 				 "[{\"candidates\":[{\"content\":{}}]},"
 				 "{\"candidates\":[{\"finishReason\":\"STOP\"}],"
 				 "\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":2}}]",
 				 &c);
 	expect_class(&c, AIGOV_CLASS_SUCCESS);
 	assert_int_equal(c.usage.prompt_tokens, 3);
-	classify_str(200, "[{\"candidates\":[{\"content\":{}}]}]", &c);
+	classify_str(200, NULL, "[{\"candidates\":[{\"content\":{}}]}]", &c);
 	expect_class(&c, AIGOV_CLASS_BAD_RESPONSE);
 
 	/* an error inside a 200 stream */
-	classify_str(200,
+	classify_str(200, NULL,
 				 "data: {\"candidates\":[{\"content\":{}}]}\n\n"
 				 "data: {\"error\":{\"code\":503,\"message\":\"The model is overloaded.\","
 				 "\"status\":\"UNAVAILABLE\"}}\n\n", &c);

@@ -30,6 +30,10 @@
 
 #include "tokens.h"
 
+/* the corpus readers fail the running test, not the whole binary */
+#define CORPUS_FAIL(...) fail_msg(__VA_ARGS__)
+#include "corpus_util.h"
+
 #define TOKENS_DIR AIGOV_TEST_DIR "/tokens"
 #define CAPTURES_DIR AIGOV_TEST_DIR "/fixtures/openai-captures"
 
@@ -70,116 +74,6 @@ static const KindBound kind_bounds[] = {
 #define CAPTURE_SLACK 4
 #define MIN_CAPTURES 8
 
-/* One row of counts.tsv with its text loaded. */
-typedef struct Sample
-{
-	char		kind[32];
-	char		file[128];
-	size_t		bytes;
-	int64_t		o200k;
-	int64_t		cl100k;
-	char	   *text;			/* exactly bytes long, not NUL-terminated */
-} Sample;
-
-/* Read a whole file; the buffer has one extra NUL byte past *len. */
-static char *
-read_file(const char *path, size_t *len)
-{
-	FILE	   *fp = fopen(path, "rb");
-	char	   *buf;
-	long		size;
-
-	if (fp == NULL)
-		fail_msg("cannot open %s", path);
-	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-	size = ftell(fp);
-	assert_true(size >= 0);
-	assert_int_equal(fseek(fp, 0, SEEK_SET), 0);
-	buf = malloc((size_t) size + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t) size, fp), (size_t) size);
-	fclose(fp);
-	buf[size] = '\0';
-	*len = (size_t) size;
-	return buf;
-}
-
-/*
- * Copy len bytes into a buffer of exactly that size, so that ASan reports
- * any read past the end of the text.
- */
-static char *
-exact_copy(const char *src, size_t len)
-{
-	char	   *buf = malloc(len > 0 ? len : 1);
-
-	assert_non_null(buf);
-	memcpy(buf, src, len);
-	return buf;
-}
-
-/* Load counts.tsv and every sample it names; returns the sample count. */
-static size_t
-load_samples(Sample **out)
-{
-	size_t		len;
-	char	   *tsv = read_file(TOKENS_DIR "/counts.tsv", &len);
-	char	   *save = NULL;
-	char	   *line;
-	Sample	   *samples = NULL;
-	size_t		n = 0;
-	bool		header = true;
-
-	for (line = strtok_r(tsv, "\n", &save); line != NULL;
-		 line = strtok_r(NULL, "\n", &save))
-	{
-		Sample		s;
-		char		path[512];
-		long long	o200k,
-					cl100k;
-		size_t		bytes,
-					flen;
-		char	   *text;
-		Sample	   *grown;
-
-		if (header)
-		{
-			assert_string_equal(line, "kind\tfile\tbytes\to200k\tcl100k");
-			header = false;
-			continue;
-		}
-		memset(&s, 0, sizeof(s));
-		if (sscanf(line, "%31[^\t]\t%127[^\t]\t%zu\t%lld\t%lld",
-				   s.kind, s.file, &bytes, &o200k, &cl100k) != 5)
-			fail_msg("bad counts.tsv line: %s", line);
-		s.bytes = bytes;
-		s.o200k = o200k;
-		s.cl100k = cl100k;
-		snprintf(path, sizeof(path), TOKENS_DIR "/corpus/%s/%s", s.kind, s.file);
-		text = read_file(path, &flen);
-		if (flen != s.bytes)
-			fail_msg("%s has %zu bytes, counts.tsv says %zu: run test/tokens/regen-counts.sh",
-					 path, flen, s.bytes);
-		s.text = exact_copy(text, flen);
-		free(text);
-		grown = realloc(samples, (n + 1) * sizeof(Sample));
-		assert_non_null(grown);
-		samples = grown;
-		samples[n++] = s;
-	}
-	free(tsv);
-	*out = samples;
-	return n;
-}
-
-static void
-free_samples(Sample *samples, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(samples[i].text);
-	free(samples);
-}
-
 static const KindBound *
 find_bound(const char *kind)
 {
@@ -187,40 +81,6 @@ find_bound(const char *kind)
 		if (strcmp(kind_bounds[k].kind, kind) == 0)
 			return &kind_bounds[k];
 	return NULL;
-}
-
-/* An estimator under test: ours, or a naive rule it must beat. */
-typedef int64_t (*TextEstimator) (const char *text, size_t len);
-
-/* Plain characters/4, the rule the estimator replaces. */
-static int64_t
-chars_over_4(const char *text, size_t len)
-{
-	int64_t		chars = 0;
-
-	for (size_t i = 0; i < len; i++)
-		if (((unsigned char) text[i] & 0xC0) != 0x80)
-			chars++;
-	return (chars + 3) / 4;
-}
-
-/* ASCII bytes/4 plus one per non-ASCII character, the issue's first rule. */
-static int64_t
-ascii_over_4_plus_non_ascii(const char *text, size_t len)
-{
-	int64_t		ascii = 0;
-	int64_t		other = 0;
-
-	for (size_t i = 0; i < len; i++)
-	{
-		unsigned char b = (unsigned char) text[i];
-
-		if (b < 0x80)
-			ascii++;
-		else if ((b & 0xC0) != 0x80)
-			other++;
-	}
-	return (ascii + 3) / 4 + other;
 }
 
 /*
@@ -271,18 +131,12 @@ kinds_failed(const Sample *samples, size_t n, TextEstimator estimate,
 	return failed;
 }
 
-static int64_t
-our_estimator(const char *text, size_t len)
-{
-	return aigov_tokens_estimate_text(text, len);
-}
-
 /* The corpus is whole: known kinds, enough samples, counts up to date. */
 static void
 test_corpus_is_complete(void **state)
 {
 	Sample	   *samples;
-	size_t		n = load_samples(&samples);
+	size_t		n = load_samples(TOKENS_DIR, &samples);
 
 	for (size_t i = 0; i < n; i++)
 	{
@@ -308,7 +162,7 @@ static void
 test_corpus_within_bounds(void **state)
 {
 	Sample	   *samples;
-	size_t		n = load_samples(&samples);
+	size_t		n = load_samples(TOKENS_DIR, &samples);
 	double		sum = 0;
 
 	assert_int_equal(kinds_failed(samples, n, our_estimator, true), 0);
@@ -328,7 +182,7 @@ static void
 test_bounds_reject_naive_rules(void **state)
 {
 	Sample	   *samples;
-	size_t		n = load_samples(&samples);
+	size_t		n = load_samples(TOKENS_DIR, &samples);
 	Sample	   *cjk = malloc(n * sizeof(Sample));
 	size_t		ncjk = 0;
 
@@ -370,104 +224,29 @@ text(const char *s)
 static void
 test_requests_within_bounds(void **state)
 {
-	size_t		len;
-	char	   *tsv = read_file(TOKENS_DIR "/request-counts.tsv", &len);
-	char	   *save = NULL;
-	int			rows = 0;
+	RequestCount *rows;
+	size_t		n = load_request_counts(TOKENS_DIR, &rows);
 
-	for (char *line = strtok_r(tsv, "\n", &save); line != NULL;
-		 line = strtok_r(NULL, "\n", &save))
+	for (size_t i = 0; i < n; i++)
 	{
-		char		file[128];
 		char		path[512];
-		long long	o200k,
-					cl100k;
 		char	   *body;
 		size_t		blen;
 		AigovTokenEstimate est;
 		double		err;
 
-		if (rows++ == 0)
-		{
-			assert_string_equal(line, "file\to200k\tcl100k");
-			continue;
-		}
-		assert_int_equal(sscanf(line, "%127[^\t]\t%lld\t%lld", file, &o200k, &cl100k), 3);
-		snprintf(path, sizeof(path), TOKENS_DIR "/requests/%s", file);
+		snprintf(path, sizeof(path), TOKENS_DIR "/requests/%s", rows[i].file);
 		body = read_file(path, &blen);
 		est = estimate_ok(body);
 		free(body);
-		err = (double) (est.prompt_tokens - o200k) / (double) o200k;
+		err = (double) (est.prompt_tokens - rows[i].o200k) / (double) rows[i].o200k;
 		if (err > REQUEST_BOUND || err < -REQUEST_BOUND)
 			fail_msg("%s: prompt estimate %lld, reference %lld (%+.1f%%)",
-					 file, (long long) est.prompt_tokens, o200k, 100 * err);
+					 rows[i].file, (long long) est.prompt_tokens,
+					 (long long) rows[i].o200k, 100 * err);
 	}
-	assert_true(rows >= 1 + 7);
-	free(tsv);
-}
-
-/*
- * The next "body:" of a recorded exchange after *from, as text: either a
- * block scalar ("body: |-" and indented lines) or a double-quoted scalar,
- * whose escapes are those of JSON in these files. NULL when there is none;
- * the caller frees it.
- */
-static char *
-yaml_body(const char **from)
-{
-	const char *p = strstr(*from, "body: ");
-	const char *line;
-	size_t		indent = 0;
-	char	   *out;
-	size_t		used = 0;
-
-	if (p == NULL)
-		return NULL;
-	p += strlen("body: ");
-	if (*p == '"')
-	{
-		const char *eol = strchr(p, '\n');
-		json_t	   *str = json_loadb(p, eol != NULL ? (size_t) (eol - p) : strlen(p),
-									 JSON_DECODE_ANY, NULL);
-
-		out = json_is_string(str) ? strdup(json_string_value(str)) : NULL;
-		json_decref(str);
-		*from = eol != NULL ? eol : p + strlen(p);
-		return out;
-	}
-	if (strncmp(p, "|-\n", 3) != 0)
-	{
-		*from = p;
-		return yaml_body(from);
-	}
-	line = p + 3;
-	while (line[indent] == ' ')
-		indent++;
-	out = malloc(strlen(line) + 1);
-	assert_non_null(out);
-	while (*line != '\0')
-	{
-		const char *end = strchr(line, '\n');
-		size_t		n = end != NULL ? (size_t) (end - line) : strlen(line);
-		size_t		lead = 0;
-
-		while (lead < n && line[lead] == ' ')
-			lead++;
-		if (lead < indent && lead < n)
-			break;				/* back to a shallower key */
-		if (n > indent)
-		{
-			memcpy(out + used, line + indent, n - indent);
-			used += n - indent;
-		}
-		out[used++] = '\n';
-		if (end == NULL)
-			break;
-		line = end + 1;
-	}
-	out[used] = '\0';
-	*from = line;
-	return out;
+	assert_true(n >= 7);
+	free(rows);
 }
 
 /* Does the request send anything but text (images, audio)? */
@@ -513,29 +292,17 @@ test_captures_within_bounds(void **state)
 	while ((entry = readdir(dir)) != NULL)
 	{
 		char		path[512];
-		size_t		len;
-		char	   *yaml;
-		const char *cursor;
-		char	   *request_text;
-		char	   *response_text;
-		json_t	   *request;
-		json_t	   *response;
-		const json_t *prompt;
+		Capture		cap;
 
 		if (strstr(entry->d_name, ".yaml") == NULL)
 			continue;
 		snprintf(path, sizeof(path), CAPTURES_DIR "/%s", entry->d_name);
-		yaml = read_file(path, &len);
-		cursor = yaml;
-		request_text = yaml_body(&cursor);
-		response_text = request_text != NULL ? yaml_body(&cursor) : NULL;
-		request = request_text != NULL ? json_loads(request_text, 0, NULL) : NULL;
-		response = response_text != NULL ? json_loads(response_text, 0, NULL) : NULL;
-		prompt = json_object_get(json_object_get(response, "usage"), "prompt_tokens");
-		if (json_is_object(request) && json_is_integer(prompt) && !has_media(request))
+		load_capture(path, &cap);
+		if (json_is_object(cap.request) && json_is_integer(cap.prompt_tokens) &&
+			!has_media(cap.request))
 		{
-			AigovTokenEstimate est = estimate_ok(request_text);
-			int64_t		real = json_integer_value(prompt);
+			AigovTokenEstimate est = estimate_ok(cap.request_text);
+			int64_t		real = json_integer_value(cap.prompt_tokens);
 			int64_t		diff = est.prompt_tokens - real;
 
 			if ((diff > CAPTURE_SLACK || diff < -CAPTURE_SLACK) &&
@@ -545,11 +312,7 @@ test_captures_within_bounds(void **state)
 						 (long long) real);
 			checked++;
 		}
-		json_decref(request);
-		json_decref(response);
-		free(request_text);
-		free(response_text);
-		free(yaml);
+		free_capture(&cap);
 	}
 	closedir(dir);
 	assert_true(checked >= MIN_CAPTURES);

@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "translate.h"
+#include "text_util.h"
 
 #ifndef AIGOV_TEST_DIR
 #error "AIGOV_TEST_DIR must be the absolute path of test/"
@@ -619,36 +620,6 @@ test_status_names(void **state)
 	assert_string_equal(aigov_translate_status_name(AIGOV_TRANSLATE_BAD_RESPONSE), "bad_response");
 	assert_string_equal(aigov_translate_status_name(AIGOV_TRANSLATE_NO_MEMORY), "no_memory");
 	assert_string_equal(aigov_translate_status_name((AigovTranslateStatus) 42), "unknown");
-}
-
-/* True if s is valid UTF-8 without control characters. */
-static bool
-clean_text(const char *s)
-{
-	const unsigned char *p = (const unsigned char *) s;
-
-	while (*p)
-	{
-		int			n;
-
-		if (*p < 0x20 || *p == 0x7f)
-			return false;
-		if (*p < 0x80)
-			n = 0;
-		else if (*p >= 0xc2 && *p <= 0xdf)
-			n = 1;
-		else if (*p >= 0xe0 && *p <= 0xef)
-			n = 2;
-		else if (*p >= 0xf0 && *p <= 0xf4)
-			n = 3;
-		else
-			return false;
-		p++;
-		for (int i = 0; i < n; i++, p++)
-			if ((*p & 0xc0) != 0x80)
-				return false;
-	}
-	return true;
 }
 
 /* Many ignored fields: the list is cut with "..." and stays in bounds. */
