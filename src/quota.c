@@ -147,6 +147,41 @@ tokens_spent_today(const char *tenant_id)
 	return isnull ? 0 : DatumGetInt64(d);
 }
 
+/*
+ * key_spent_today
+ *		What a key's calls cost in the last 24 hours (requests and tokens),
+ *		weighted like tokens_spent_today.  Tokens are counted as the router
+ *		reserved them (the estimate, max_tokens included), which is how
+ *		providers charge at admission.  Caller is connected to SPI.
+ */
+static void
+key_spent_today(int64 key_id, int64 *requests, int64 *tokens)
+{
+	Oid			argtype = INT8OID;
+	Datum		arg = Int64GetDatum(key_id);
+	bool		isnull;
+	Datum		d;
+	int			ret;
+
+	ret = SPI_execute_with_args("SELECT pg_catalog.sum(1 OPERATOR(pg_catalog.-) w)::pg_catalog.int8,"
+								" pg_catalog.sum(t OPERATOR(pg_catalog.*) (1 OPERATOR(pg_catalog.-) w))::pg_catalog.int8"
+								" FROM (SELECT COALESCE(a.est_tokens, a.prompt_tokens OPERATOR(pg_catalog.+)"
+								"   a.completion_tokens) AS t,"
+								"  extract(epoch FROM (pg_catalog.now() OPERATOR(pg_catalog.-) a.finished_at))"
+								"   OPERATOR(pg_catalog./) 86400 AS w"
+								"  FROM aigov.attempts a"
+								"  WHERE a.key_id OPERATOR(pg_catalog.=) $1"
+								"  AND a.finished_at OPERATOR(pg_catalog.>)"
+								"   (pg_catalog.now() OPERATOR(pg_catalog.-) interval '1 day')) x",
+								1, &argtype, &arg, NULL, true, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read a key's usage today: %s", SPI_result_code_string(ret));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	*requests = isnull ? 0 : DatumGetInt64(d);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	*tokens = isnull ? 0 : DatumGetInt64(d);
+}
+
 static void
 configure_tenant(AigovTenantEntry *entry, const AigovTenantLimits *limits,
 				 uint64 generation, int64 now_us)
@@ -322,7 +357,9 @@ AigovTenantCount(AigovTenantEntry *entry, bool rejected, bool deferred)
 /*
  * AigovKeyEntryGet
  *		The shared state of a key, created on first use and reconfigured
- *		when the configuration changed.  Raises 53200 when the table is
+ *		when the configuration changed.  A new key with a daily limit is
+ *		charged with the day's recorded calls (SPI: the caller must be in a
+ *		transaction and connected to SPI).  Raises 53200 when the table is
  *		full.
  */
 AigovKeyEntry *
@@ -342,6 +379,13 @@ AigovKeyEntryGet(int64 key_id, const AigovKeyLimits *limits)
 
 	if (entry == NULL)
 	{
+		int64		requests = 0;
+		int64		tokens = 0;
+
+		/* a restart must not hand out a second day of a daily quota */
+		if (limits->rpd > 0 || limits->tpd > 0)
+			key_spent_today(key_id, &requests, &tokens);
+
 		LWLockAcquire(key_lock, LW_EXCLUSIVE);
 		entry = hash_search(key_table, &key_id, HASH_ENTER_NULL, &found);
 		if (entry == NULL)
@@ -359,6 +403,10 @@ AigovKeyEntryGet(int64 key_id, const AigovKeyLimits *limits)
 								  limits->rpd, limits->tpd, limits->weight);
 			aigov_breaker_init(&entry->breaker, NULL);
 			entry->config_generation = generation;
+			if (requests > 0 && limits->rpd > 0)
+				aigov_bucket_force_take(&entry->state.req_day, requests, now_us);
+			if (tokens > 0 && limits->tpd > 0)
+				aigov_bucket_force_take(&entry->state.tok_day, tokens, now_us);
 		}
 		LWLockRelease(key_lock);
 	}

@@ -82,6 +82,7 @@ typedef struct CachedKey
 	char	   *workload_class; /* NULL = any */
 	char	   *tenant_group;	/* NULL = any */
 	int			weight;
+	AigovKeyLimits limits;		/* as configured in aigov.keys */
 	AigovKeyEntry *shared;		/* its state in shared memory */
 	bool		unusable;		/* disabled by this worker, reload pending */
 } CachedKey;
@@ -359,16 +360,11 @@ load_config(void)
 			key->workload_class = copy_text(tuple, tupdesc, 7);
 			key->tenant_group = copy_text(tuple, tupdesc, 8);
 			key->weight = DatumGetInt32(SPI_getbinval(tuple, tupdesc, 9, &isnull));
-			{
-				AigovKeyLimits limits;
-
-				limits.rpm = DatumGetInt64(SPI_getbinval(tuple, tupdesc, 11, &isnull));
-				limits.tpm = DatumGetInt64(SPI_getbinval(tuple, tupdesc, 12, &isnull));
-				limits.tpd = DatumGetInt64(SPI_getbinval(tuple, tupdesc, 13, &isnull));
-				limits.rpd = 0;
-				limits.weight = key->weight;
-				key->shared = AigovKeyEntryGet(key_id, &limits);
-			}
+			key->limits.rpm = DatumGetInt64(SPI_getbinval(tuple, tupdesc, 11, &isnull));
+			key->limits.tpm = DatumGetInt64(SPI_getbinval(tuple, tupdesc, 12, &isnull));
+			key->limits.tpd = DatumGetInt64(SPI_getbinval(tuple, tupdesc, 13, &isnull));
+			key->limits.rpd = 0;
+			key->limits.weight = key->weight;
 		}
 		routes[nroutes].model = copy_text(tuple, tupdesc, 10);
 		routes[nroutes].key_index = k;
@@ -377,6 +373,8 @@ load_config(void)
 	qsort(routes, nroutes, sizeof(CachedRoute), route_cmp);
 	for (int k = 0; k < nkeys; k++)
 	{
+		/* after the loop: this may run SPI, which replaces SPI_tuptable */
+		keys[k].shared = AigovKeyEntryGet(keys[k].key_id, &keys[k].limits);
 		SpinLockAcquire(&keys[k].shared->mutex);
 		aigov_router_set_disabled(&keys[k].shared->state, false);
 		SpinLockRelease(&keys[k].shared->mutex);
@@ -455,7 +453,26 @@ route_job(AigovJob *job, int64 now_us, CachedKey **chosen, int64 *wait_until)
 								 (uint64) random() << 32 | (uint64) random(),
 								 &pick, &earliest);
 		if (rs == AIGOV_ROUTER_NEVER)
+		{
+			/*
+			 * Fail the job only if it is bigger than every candidate's
+			 * configured limits; otherwise the router's view is transient
+			 * (a learned or inferred limit) and the job asks again soon.
+			 */
+			for (int i = 0; i < ncand; i++)
+			{
+				const AigovKeyState *k = &states[i];
+
+				if (eligible[i] && !k->disabled &&
+					(k->cfg_tpm <= 0 || job->charge_tokens <= k->cfg_tpm) &&
+					(k->cfg_tpd <= 0 || job->charge_tokens <= k->cfg_tpd))
+				{
+					*wait_until = Min(*wait_until, now_us + USECS_PER_SEC);
+					break;
+				}
+			}
 			return *wait_until < INT64_MAX ? ROUTE_WAIT : ROUTE_NONE;
+		}
 		if (rs != AIGOV_ROUTER_OK)
 		{
 			*wait_until = Min(*wait_until, earliest);

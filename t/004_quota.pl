@@ -12,7 +12,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 my @models = map { { name => $_, provider => 'openai', max_output_tokens => 4096 } }
-  qw(gpt-tok gpt-pool gpt-noisy);
+  qw(gpt-tok gpt-pool gpt-noisy gpt-day);
 my $emu = start_emulator({
 	models => \@models,
 	keys => [
@@ -22,6 +22,7 @@ my $emu = start_emulator({
 		{ secret => 'sk-p2', label => 'pool-mid', provider => 'openai', models => ['gpt-pool'], rpm => 60 },
 		{ secret => 'sk-p3', label => 'pool-small', provider => 'openai', models => ['gpt-pool'], rpm => 30 },
 		{ secret => 'sk-n', label => 'noisy', provider => 'openai', models => ['gpt-noisy'], rpm => 10000 },
+		{ secret => 'sk-day', label => 'day', provider => 'openai', models => ['gpt-day'] },
 	] });
 
 my $node = new_aigov_node('quota', 'aigov.workers' => 2);
@@ -32,11 +33,13 @@ INSERT INTO aigov.tiers (tier, rpm, tpm, tpd) VALUES
 INSERT INTO aigov.tenants (tenant_id, tier) VALUES ('bulk', 'big'), ('tenant_a', 'small'),
   ('tenant_b', 'mid'), ('tenant_c', 'mid');
 INSERT INTO aigov.providers (provider, api_style, base_url) VALUES
-  ('p_tok', 'openai', '$url'), ('p_pool', 'openai', '$url'), ('p_noisy', 'openai', '$url');
+  ('p_tok', 'openai', '$url'), ('p_pool', 'openai', '$url'), ('p_noisy', 'openai', '$url'),
+  ('p_day', 'openai', '$url');
 INSERT INTO aigov.models (provider, model, context_window, max_output_tokens) VALUES
   ('p_tok', 'gpt-tok', 128000, 4096), ('p_pool', 'gpt-pool', 128000, 4096),
-  ('p_noisy', 'gpt-noisy', 128000, 4096);
+  ('p_noisy', 'gpt-noisy', 128000, 4096), ('p_day', 'gpt-day', 128000, 4096);
 INSERT INTO aigov.keys (provider, label, secret, tpm_limit) VALUES ('p_tok', 'tok', 'sk-tok', 40000);
+INSERT INTO aigov.keys (provider, label, secret, tpd_limit) VALUES ('p_day', 'day', 'sk-day', 3000);
 INSERT INTO aigov.keys (provider, label, secret) VALUES
   ('p_pool', 'pool-big', 'sk-p1'), ('p_pool', 'pool-mid', 'sk-p2'), ('p_pool', 'pool-small', 'sk-p3'),
   ('p_noisy', 'noisy', 'sk-n');
@@ -96,6 +99,24 @@ is(scalar(@bad), 0,
 is(scalar(grep { !/^accepted/ } @b, @c), 0, 'tenants B and C saw no rejection');
 ok(wait_for_jobs($node, "tenant_id IN ('tenant_b', 'tenant_c') AND state = 'succeeded'", 40, 60),
 	'all of B\'s and C\'s jobs were served');
+
+# --- a restart does not hand out a second day of a key's daily quota ---
+my $day_job = q{
+INSERT INTO aigov.requests (tenant_id, body)
+SELECT 'bulk', jsonb_build_object('model', 'gpt-day', 'max_tokens', 1000,
+  'messages', jsonb_build_array(jsonb_build_object('role', 'user', 'content', 'day ' || i)))
+  FROM generate_series(1, 2) i};
+$node->safe_psql('postgres', $day_job);
+ok(wait_for_jobs($node, "model = 'gpt-day' AND state = 'succeeded'", 2, 60),
+	'two jobs spend two thirds of the key\'s 3,000 tokens a day');
+$node->restart;
+$node->safe_psql('postgres', $day_job);
+ok($node->poll_query_until('postgres', qq{
+SELECT count(*) = 2 FROM aigov.requests
+ WHERE model = 'gpt-day' AND state = 'queued' AND attempts = 0
+   AND not_before > now() + interval '10 minutes'}),
+	'after a restart the next jobs wait for the daily window, not a second day');
+is(key_stat(emulator_stats($emu), 'day', 'requests'), 2, 'the provider saw only the first two');
 
 $node->stop;
 done_testing();
