@@ -39,6 +39,7 @@
 
 int			aigov_max_tenants = 10000;
 int			aigov_max_keys = 1024;
+int			aigov_key_pace_pct = 97;
 
 #define USECS_UNIX_TO_PG \
 	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
@@ -62,6 +63,11 @@ AigovQuotaDefineGucs(void)
 							"Sets the most tenants whose buckets shared memory holds.",
 							NULL, &aigov_max_tenants, 10000, 16, 10000000,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("aigov.key_pace_pct",
+							"Sets the share of a key's limits that aigov paces its calls to.",
+							"The rest is the margin for estimates that fall short of the provider's count.",
+							&aigov_key_pace_pct, 97, 50, 100,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("aigov.max_keys",
 							"Sets the most provider keys whose state shared memory holds.",
 							NULL, &aigov_max_keys, 1024, 4, 1000000,
@@ -401,6 +407,9 @@ AigovKeyEntryGet(int64 key_id, const AigovKeyLimits *limits)
 			SpinLockInit(&entry->mutex);
 			aigov_router_key_init(&entry->state, limits->rpm, limits->tpm,
 								  limits->rpd, limits->tpd, limits->weight);
+			aigov_router_key_configure(&entry->state, limits->rpm, limits->tpm,
+									   limits->rpd, limits->tpd, limits->weight,
+									   aigov_key_pace_pct, now_us);
 			aigov_breaker_init(&entry->breaker, NULL);
 			entry->config_generation = generation;
 			if (requests > 0 && limits->rpd > 0)
@@ -416,7 +425,7 @@ AigovKeyEntryGet(int64 key_id, const AigovKeyLimits *limits)
 		SpinLockAcquire(&entry->mutex);
 		aigov_router_key_configure(&entry->state, limits->rpm, limits->tpm,
 								   limits->rpd, limits->tpd, limits->weight,
-								   AIGOV_ROUTER_DEFAULT_PACE_PCT, now_us);
+								   aigov_key_pace_pct, now_us);
 		entry->config_generation = generation;
 		SpinLockRelease(&entry->mutex);
 	}

@@ -63,6 +63,7 @@ typedef struct AigovKeyEntry
 
 extern int	aigov_max_tenants;
 extern int	aigov_max_keys;
+extern int	aigov_key_pace_pct;
 
 extern void AigovQuotaDefineGucs(void);
 extern Size AigovQuotaShmemSize(void);

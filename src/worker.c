@@ -138,6 +138,14 @@ static dlist_head ready = DLIST_STATIC_INIT(ready);
 /* Earliest time a key frees up, when planning deferred a job for lack of one. */
 static int64 route_blocked_until = INT64_MAX;
 
+/*
+ * How many jobs the next claim takes.  While keys are saturated a claim
+ * takes little more than what was sent last time, so the queue is not
+ * churned by jobs claimed only to be put back; it doubles back to
+ * aigov.claim_batch as soon as batches go out whole.
+ */
+static int	claim_limit = INT_MAX;
+
 static SPIPlanPtr claim_plan = NULL;
 static SPIPlanPtr update_plan = NULL;
 static SPIPlanPtr orphan_plan = NULL;
@@ -1685,7 +1693,7 @@ AigovWorkerMain(Datum main_arg)
 		if (flush_due || want_claim || need_reload || sweep_orphans ||
 			sweep_expired || key_actions != NIL)
 		{
-			int			asked = Min(aigov_claim_batch, free_slots);
+			int			asked = Min(Min(aigov_claim_batch, claim_limit), free_slots);
 			int			got = 0;
 
 			begin_xact("aigov: dispatch cycle");
@@ -1746,6 +1754,18 @@ AigovWorkerMain(Datum main_arg)
 			{
 				work_maybe = false;
 				next_poll = Min(next_poll, Max(from_unix_us(route_blocked_until), now));
+			}
+			if (got > 0)
+			{
+				int			sent = 0;
+				dlist_iter	it;
+
+				dlist_foreach(it, &ready)
+					sent++;
+				if (route_blocked_until < INT64_MAX)
+					claim_limit = Max(2, sent * 2);
+				else
+					claim_limit = claim_limit >= aigov_claim_batch / 2 ? INT_MAX : claim_limit * 2;
 			}
 
 			/* Only now, with the claim committed, do jobs go on the wire. */
