@@ -3,7 +3,8 @@
 # integration.sh
 #	  Drives a running aigov-emulator with curl, one API style after the
 #	  other, and checks status codes, headers and bodies against
-#	  /work/shared/PROTOCOLS.md.  Prints TAP; exits non-zero on failure.
+#	  the providers' documented wire formats (docs/emulator.md).  Prints
+#	  TAP; exits non-zero on failure.
 #
 # Usage: integration.sh [path/to/aigov-emulator]
 #
