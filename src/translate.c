@@ -424,6 +424,42 @@ load_failed_for_memory(const json_error_t *jerr)
 }
 
 /*
+ * load_object
+ *		Parses a body that must be a JSON object.  On failure records why in
+ *		cx (naming the body as `what`) and returns NULL; the caller owns the
+ *		returned reference.
+ */
+static json_t *
+load_object(TxCtx *cx, const char *text, size_t len, const char *what)
+{
+	json_error_t jerr;
+	json_t	   *in;
+
+	if (text == NULL)
+	{
+		fail(cx, AIGOV_TRANSLATE_BAD_JSON, "%s body is missing", what);
+		return NULL;
+	}
+	in = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (in == NULL)
+	{
+		if (load_failed_for_memory(&jerr))
+			oom(cx);
+		else
+			fail(cx, AIGOV_TRANSLATE_BAD_JSON, "%s body is not valid JSON: %s",
+				 what, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(in))
+	{
+		fail(cx, AIGOV_TRANSLATE_BAD_JSON, "%s body is not a JSON object", what);
+		json_decref(in);
+		return NULL;
+	}
+	return in;
+}
+
+/*
  * Parse text that must hold a JSON object (tool-call arguments).
  * Blank text means "no arguments", i.e. {}.  Returns NULL (with the failure
  * recorded) when it does not hold an object.
@@ -1744,7 +1780,6 @@ aigov_translate_request(AigovApiStyle target, const char *openai_body,
 	json_t	   *in = NULL;
 	json_t	   *result = NULL;
 	json_t	   *tool_choice = NULL;
-	json_error_t jerr;
 	const char *model;
 	ReqParts	rp = {0};
 	GenParams	gp = {0};
@@ -1762,26 +1797,9 @@ aigov_translate_request(AigovApiStyle target, const char *openai_body,
 			 (int) target);
 		goto done;
 	}
-	if (openai_body == NULL)
-	{
-		fail(&cx, AIGOV_TRANSLATE_BAD_JSON, "request body is missing");
-		goto done;
-	}
-	in = json_loadb(openai_body, len, JSON_REJECT_DUPLICATES, &jerr);
+	in = load_object(&cx, openai_body, len, "request");
 	if (in == NULL)
-	{
-		if (load_failed_for_memory(&jerr))
-			oom(&cx);
-		else
-			fail(&cx, AIGOV_TRANSLATE_BAD_JSON,
-				 "request body is not valid JSON: %s", jerr.text);
 		goto done;
-	}
-	if (!json_is_object(in))
-	{
-		fail(&cx, AIGOV_TRANSLATE_BAD_JSON, "request body is not a JSON object");
-		goto done;
-	}
 	if (model_override != NULL && model_override[0] != '\0')
 	{
 		if (!utf8_valid(model_override))
@@ -2433,7 +2451,6 @@ aigov_translate_response(AigovApiStyle source, const char *provider_body,
 {
 	TxCtx		cx;
 	json_t	   *in = NULL;
-	json_error_t jerr;
 
 	if (out == NULL)
 		return AIGOV_TRANSLATE_BAD_JSON;
@@ -2450,26 +2467,9 @@ aigov_translate_response(AigovApiStyle source, const char *provider_body,
 			 (int) source);
 		goto done;
 	}
-	if (provider_body == NULL)
-	{
-		fail(&cx, AIGOV_TRANSLATE_BAD_JSON, "reply body is missing");
-		goto done;
-	}
-	in = json_loadb(provider_body, len, JSON_REJECT_DUPLICATES, &jerr);
+	in = load_object(&cx, provider_body, len, "reply");
 	if (in == NULL)
-	{
-		if (load_failed_for_memory(&jerr))
-			oom(&cx);
-		else
-			fail(&cx, AIGOV_TRANSLATE_BAD_JSON,
-				 "reply body is not valid JSON: %s", jerr.text);
 		goto done;
-	}
-	if (!json_is_object(in))
-	{
-		fail(&cx, AIGOV_TRANSLATE_BAD_JSON, "reply body is not a JSON object");
-		goto done;
-	}
 	if (!check_error_envelope(&cx, in))
 		goto done;
 
