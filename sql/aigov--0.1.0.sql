@@ -141,6 +141,7 @@ CREATE TABLE aigov.requests (
 	body		jsonb NOT NULL,
 	est_tokens	bigint,
 	est_prompt_tokens bigint,
+	est_charged_prompt_tokens bigint,
 	state		text NOT NULL DEFAULT 'queued'
 		CONSTRAINT requests_state_check
 		CHECK (state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'in_flight', 'succeeded', 'failed',
@@ -339,8 +340,11 @@ CREATE FUNCTION aigov._ts(unix_us bigint)
 COMMENT ON FUNCTION aigov._ts(bigint) IS 'Unix microseconds as timestamptz (internal)';
 
 /*
- * The workers' queue operations.  They are SQL functions, not strings in
- * the C code, so the isolation tests run exactly what the workers run.
+ * The workers' queue operations.  They are functions, not strings in the
+ * C code, so the isolation tests run exactly what the workers run; and
+ * PL/pgSQL, not SQL, because PL/pgSQL keeps a statement's plan for the
+ * session where an SQL function is parsed and planned again at every
+ * call (most of a dispatcher's time when calls carry a job or two).
  */
 CREATE FUNCTION aigov._claim_batch(batch integer, worker_pid integer)
 	RETURNS TABLE (id bigint, tenant_id text, model text, body text,
@@ -348,10 +352,13 @@ CREATE FUNCTION aigov._claim_batch(batch integer, worker_pid integer)
 				   workload_class text, deadline timestamptz, tenant_group text,
 				   admitted boolean, rpm bigint, tpm bigint, tpd bigint,
 				   soft_limit_pct integer, hard_cap boolean, weight integer,
-				   est_prompt_tokens bigint)
-	LANGUAGE sql VOLATILE
+				   est_prompt_tokens bigint, est_charged_prompt_tokens bigint)
+	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
+#variable_conflict use_column
+BEGIN
+RETURN QUERY
 WITH c AS (
 	SELECT q.id, q.tenant_id FROM aigov.requests q
 	 WHERE q.state OPERATOR(pg_catalog.=) 'queued'
@@ -371,15 +378,20 @@ RETURNING r.id, r.tenant_id, r.model, r.body::pg_catalog.text, r.attempts,
 		  r.failures, r.est_tokens, r.workload_class, r.deadline, t.tenant_group,
 		  r.admitted, COALESCE(t.rpm, tr.rpm)::pg_catalog.int8,
 		  COALESCE(t.tpm, tr.tpm), COALESCE(t.tpd, tr.tpd), t.soft_limit_pct,
-		  t.hard_cap, tr.weight, r.est_prompt_tokens
+		  t.hard_cap, tr.weight, r.est_prompt_tokens, r.est_charged_prompt_tokens;
+END
 $$;
 COMMENT ON FUNCTION aigov._claim_batch(integer, integer) IS 'Claims due jobs for a worker with SKIP LOCKED (internal)';
 
 CREATE FUNCTION aigov._complete(records jsonb, worker_pid integer)
 	RETURNS bigint
-	LANGUAGE sql VOLATILE
+	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
+#variable_conflict use_column
+DECLARE
+	n bigint;
+BEGIN
 WITH done AS (
 	UPDATE aigov.requests r
 	   SET state = c.state,
@@ -429,16 +441,22 @@ calls AS (
 			has_attempt bool)
 	 WHERE a.has_attempt
 	RETURNING 1)
-SELECT pg_catalog.count(*) FROM done
+SELECT pg_catalog.count(*) INTO n FROM done;
+RETURN n;
+END
 $$;
 COMMENT ON FUNCTION aigov._complete(jsonb, integer) IS 'Writes a group of completions and their attempts rows; returns the jobs updated (internal)';
 
 CREATE FUNCTION aigov._requeue_orphans(worker_pid integer, at_startup boolean,
 									   max_attempts integer)
 	RETURNS bigint
-	LANGUAGE sql VOLATILE
+	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
+#variable_conflict use_column
+DECLARE
+	n bigint;
+BEGIN
 WITH lost AS (
 	UPDATE aigov.requests r
 	   SET state = CASE WHEN r.failures OPERATOR(pg_catalog.+) 1 OPERATOR(pg_catalog.>=) $3
@@ -461,15 +479,21 @@ WITH lost AS (
 							WHERE a.pid OPERATOR(pg_catalog.=) r.claimed_by
 							  AND a.backend_type OPERATOR(pg_catalog.=) 'aigov dispatcher'))
 	RETURNING 1)
-SELECT pg_catalog.count(*) FROM lost
+SELECT pg_catalog.count(*) INTO n FROM lost;
+RETURN n;
+END
 $$;
 COMMENT ON FUNCTION aigov._requeue_orphans(integer, boolean, integer) IS 'Requeues jobs left in flight by a stopped worker (internal)';
 
 CREATE FUNCTION aigov._expire_overdue()
 	RETURNS bigint
-	LANGUAGE sql VOLATILE
+	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
+#variable_conflict use_column
+DECLARE
+	n bigint;
+BEGIN
 WITH gone AS (
 	UPDATE aigov.requests
 	   SET state = 'expired', error_class = 'deadline',
@@ -479,7 +503,9 @@ WITH gone AS (
 	 WHERE state OPERATOR(pg_catalog.=) 'queued'
 	   AND deadline OPERATOR(pg_catalog.<) pg_catalog.clock_timestamp()
 	RETURNING 1)
-SELECT pg_catalog.count(*) FROM gone
+SELECT pg_catalog.count(*) INTO n FROM gone;
+RETURN n;
+END
 $$;
 COMMENT ON FUNCTION aigov._expire_overdue() IS 'Expires queued jobs whose deadline passed (internal)';
 

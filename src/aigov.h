@@ -37,7 +37,7 @@ struct AigovTenantLimits;
 extern int64 AigovValidateJob(const char *tenant_id, Jsonb *body,
 							  const char *task_type, const char *workload_class,
 							  char **model_out, struct AigovTenantLimits *limits,
-							  int64 *prompt_out);
+							  int64 *prompt_out, int64 *charged_prompt_out);
 extern bool aigov_submit_admitted;
 
 /* Job states as stored in aigov.requests.state. */

@@ -35,7 +35,10 @@ typedef struct AigovJob
 	int			attempts;		/* provider calls including this one */
 	int			failures;		/* earlier transient failures */
 	int64		est_tokens;		/* our estimate: prompt + output budget */
-	int64		charge_tokens;	/* what the provider's limiter will count */
+	int64		est_prompt_tokens;	/* the prompt's share of est_tokens */
+	int64		charged_prompt_tokens;	/* the prompt as a character-based
+										 * limiter counts it */
+	int64		charge_tokens;	/* what the chosen key's limiter will count */
 	char	   *workload_class;
 	char	   *tenant_group;	/* NULL = none */
 	TimestampTz deadline;		/* 0 = none */

@@ -376,7 +376,8 @@ check_workload_class(const char *workload_class)
  *		Checks everything about a new job that can be wrong: its tenant,
  *		body, model, output budget, task type and workload class.  Returns
  *		the estimated tokens (prompt plus output budget) and the model,
- *		and, when prompt_out is given, the prompt's share of the estimate.
+ *		and, when asked, the prompt's share of the estimate and the prompt
+ *		as a character-based provider limiter counts it.
  *		Raises an error for anything bad.  Used by the enqueue trigger and,
  *		before it inserts, by aigov.submit(), so that its errors carry no
  *		trigger context.
@@ -384,7 +385,8 @@ check_workload_class(const char *workload_class)
 int64
 AigovValidateJob(const char *tenant_id, Jsonb *body, const char *task_type,
 				 const char *workload_class, char **model_out,
-				 AigovTenantLimits *limits, int64 *prompt_out)
+				 AigovTenantLimits *limits, int64 *prompt_out,
+				 int64 *charged_prompt_out)
 {
 	AigovTokenEstimate est;
 	char	   *model;
@@ -427,6 +429,8 @@ AigovValidateJob(const char *tenant_id, Jsonb *body, const char *task_type,
 	*model_out = model;
 	if (prompt_out != NULL)
 		*prompt_out = est.prompt_tokens;
+	if (charged_prompt_out != NULL)
+		*charged_prompt_out = est.charged_prompt_tokens;
 	return est.prompt_tokens + output_budget;
 }
 
@@ -462,10 +466,11 @@ aigov_requests_before_insert(PG_FUNCTION_ARGS)
 	Datum		d;
 	int64		est_tokens;
 	int64		prompt_tokens;
+	int64		charged_prompt_tokens;
 	int			ncols = 0;
-	int			colnums[N_WORKER_OWNED + 12];
-	Datum		values[N_WORKER_OWNED + 12];
-	bool		nulls[N_WORKER_OWNED + 12];
+	int			colnums[N_WORKER_OWNED + 13];
+	Datum		values[N_WORKER_OWNED + 13];
+	bool		nulls[N_WORKER_OWNED + 13];
 
 	if (!CALLED_AS_TRIGGER(fcinfo) ||
 		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
@@ -520,7 +525,7 @@ aigov_requests_before_insert(PG_FUNCTION_ARGS)
 	est_tokens = AigovValidateJob(tenant_id, body,
 								  text_column(tuple, tupdesc, col.task_type),
 								  text_column(tuple, tupdesc, col.workload_class),
-								  &model, NULL, &prompt_tokens);
+								  &model, NULL, &prompt_tokens, &charged_prompt_tokens);
 
 	colnums[ncols] = column_number(tupdesc, "id");
 	values[ncols] = DirectFunctionCall1(nextval_oid,
@@ -534,6 +539,9 @@ aigov_requests_before_insert(PG_FUNCTION_ARGS)
 	nulls[ncols++] = false;
 	colnums[ncols] = column_number(tupdesc, "est_prompt_tokens");
 	values[ncols] = Int64GetDatum(prompt_tokens);
+	nulls[ncols++] = false;
+	colnums[ncols] = column_number(tupdesc, "est_charged_prompt_tokens");
+	values[ncols] = Int64GetDatum(charged_prompt_tokens);
 	nulls[ncols++] = false;
 	colnums[ncols] = col.state;
 	values[ncols] = CStringGetTextDatum(AIGOV_STATE_QUEUED);
@@ -557,6 +565,7 @@ aigov_requests_before_insert(PG_FUNCTION_ARGS)
 		nulls[ncols++] = true;
 	}
 
+	Assert(ncols <= (int) lengthof(colnums));
 	tuple = heap_modify_tuple_by_cols(tuple, tupdesc, ncols, colnums,
 									  values, nulls);
 	AigovNoteEnqueue();

@@ -147,7 +147,7 @@ aigov_submit(PG_FUNCTION_ARGS)
 	est_tokens = AigovValidateJob(tenant_id, PG_GETARG_JSONB_P(1),
 								  text_to_cstring(PG_GETARG_TEXT_PP(2)),
 								  text_to_cstring(PG_GETARG_TEXT_PP(3)),
-								  &model, &limits, NULL);
+								  &model, &limits, NULL, NULL);
 
 	for (int i = 0; i < 6; i++)
 	{

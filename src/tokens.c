@@ -576,10 +576,23 @@ aigov_tokens_estimate_text(const char *utf8, size_t len)
  */
 #define DUMP_BUFFER_SIZE 2048
 
+/*
+ * What the request walk gathers beside the token estimate, for the
+ * provider-side character estimate (see tokens.h): the bytes of the
+ * messages' texts, and the fixed costs of parts (images) that have none.
+ */
+typedef struct RequestScan
+{
+	int64_t		text_bytes;
+	int64_t		fixed_tokens;
+	int64_t		messages;
+} RequestScan;
+
 typedef struct TokensDump
 {
 	TokensCounts *acc;
 	size_t		used;
+	int64_t		bytes;			/* everything emitted so far */
 	unsigned char buf[DUMP_BUFFER_SIZE];
 } TokensDump;
 
@@ -597,6 +610,7 @@ dump_piece(const char *piece, size_t size, void *data)
 {
 	TokensDump *d = (TokensDump *) data;
 
+	d->bytes += (int64_t) size;
 	if (size > DUMP_BUFFER_SIZE - d->used)
 	{
 		dump_flush(d);
@@ -612,65 +626,84 @@ dump_piece(const char *piece, size_t size, void *data)
 	return 0;
 }
 
-/* Add the counts of a value's compact JSON text to *acc. */
-static void
+/*
+ * Add the counts of a value's compact JSON text to *acc; returns the text's
+ * length in bytes.
+ */
+static int64_t
 count_json_text(const json_t *value, TokensCounts *acc)
 {
 	TokensDump	d;
 
 	d.acc = acc;
 	d.used = 0;
+	d.bytes = 0;
 	/* on an impossible failure, whatever was emitted still counts */
 	(void) json_dump_callback(value, dump_piece, &d,
 							  JSON_COMPACT | JSON_ENCODE_ANY |
 							  JSON_REAL_PRECISION(15));
 	dump_flush(&d);
+	return d.bytes;
 }
 
 /* Tokens of a value's compact JSON text. */
 static int64_t
-json_text_tokens(const json_t *value)
+json_text_tokens(RequestScan *scan, const json_t *value)
 {
 	TokensCounts acc = {{0}};
 
-	count_json_text(value, &acc);
+	scan->text_bytes += count_json_text(value, &acc);
 	return counts_to_tokens(&acc);
 }
 
 /* Tokens of a JSON string's text; 0 for anything that is not a string. */
 static int64_t
-string_tokens(const json_t *value)
+string_tokens(RequestScan *scan, const json_t *value)
 {
 	if (!json_is_string(value))
 		return 0;
+	scan->text_bytes += (int64_t) json_string_length(value);
 	return aigov_tokens_estimate_text(json_string_value(value),
 									  json_string_length(value));
 }
 
 /* Tokens of one content part of a message. */
 static int64_t
-part_tokens(const json_t *part)
+part_tokens(RequestScan *scan, const json_t *part)
 {
 	const char *type = json_string_value(json_object_get(part, "type"));
 
 	if (type != NULL && strcmp(type, "text") == 0 &&
 		json_is_string(json_object_get(part, "text")))
-		return string_tokens(json_object_get(part, "text"));
+		return string_tokens(scan, json_object_get(part, "text"));
 	if (type != NULL && strcmp(type, "image_url") == 0)
 	{
 		const json_t *image = json_object_get(part, "image_url");
 		const char *detail = json_string_value(json_object_get(image, "detail"));
 
-		if (detail != NULL && strcmp(detail, "low") == 0)
-			return AIGOV_TOKENS_IMAGE_LOW;
-		return AIGOV_TOKENS_IMAGE_HIGH;
+		int64_t		tokens = (detail != NULL && strcmp(detail, "low") == 0) ?
+			AIGOV_TOKENS_IMAGE_LOW : AIGOV_TOKENS_IMAGE_HIGH;
+
+		scan->fixed_tokens += tokens;
+		return tokens;
 	}
-	return json_text_tokens(part);
+
+	/*
+	 * Audio, files and unknown parts: limiters do not count their encoded
+	 * bytes (a recorded audio request was charged for its text part only).
+	 */
+	{
+		int64_t		bytes = scan->text_bytes;
+		int64_t		tokens = json_text_tokens(scan, part);
+
+		scan->text_bytes = bytes;
+		return tokens;
+	}
 }
 
 /* Tokens of a message's content: a string, null, or an array of parts. */
 static int64_t
-content_tokens(const json_t *content)
+content_tokens(RequestScan *scan, const json_t *content)
 {
 	int64_t		total = 0;
 	size_t		i;
@@ -679,70 +712,74 @@ content_tokens(const json_t *content)
 	if (content == NULL || json_is_null(content))
 		return 0;
 	if (json_is_string(content))
-		return string_tokens(content);
+		return string_tokens(scan, content);
 	if (!json_is_array(content))
-		return json_text_tokens(content);
+		return json_text_tokens(scan, content);
 	json_array_foreach(content, i, part)
-		total += part_tokens(part);
+		total += part_tokens(scan, part);
 	return total;
 }
 
 /* Tokens of a call's name and arguments ({"name":..., "arguments":...}). */
 static int64_t
-call_tokens(const json_t *call)
+call_tokens(RequestScan *scan, const json_t *call)
 {
 	return AIGOV_TOKENS_PER_TOOL_CALL +
-		string_tokens(json_object_get(call, "name")) +
-		string_tokens(json_object_get(call, "arguments"));
+		string_tokens(scan, json_object_get(call, "name")) +
+		string_tokens(scan, json_object_get(call, "arguments"));
 }
 
 /* Tokens of one assistant tool call; non-function calls by their JSON. */
 static int64_t
-tool_call_tokens(const json_t *tool_call)
+tool_call_tokens(RequestScan *scan, const json_t *tool_call)
 {
 	const json_t *function = json_object_get(tool_call, "function");
 
 	if (json_is_object(function))
-		return call_tokens(function);
-	return AIGOV_TOKENS_PER_TOOL_CALL + json_text_tokens(tool_call);
+		return call_tokens(scan, function);
+	return AIGOV_TOKENS_PER_TOOL_CALL + json_text_tokens(scan, tool_call);
 }
 
 /* Tokens of one message, which must be an object with a "role" string. */
 static int64_t
-message_tokens(const json_t *message)
+message_tokens(RequestScan *scan, const json_t *message)
 {
 	const json_t *name = json_object_get(message, "name");
 	const json_t *tool_calls = json_object_get(message, "tool_calls");
 	const json_t *function_call = json_object_get(message, "function_call");
+	const json_t *role = json_object_get(message, "role");
 	int64_t		total;
 
+	/* the role is framing to a character count: not part of its text */
+	scan->messages++;
 	total = AIGOV_TOKENS_PER_MESSAGE +
-		string_tokens(json_object_get(message, "role")) +
-		content_tokens(json_object_get(message, "content"));
+		aigov_tokens_estimate_text(json_string_value(role),
+								   json_string_length(role)) +
+		content_tokens(scan, json_object_get(message, "content"));
 	if (json_is_string(name))
-		total += AIGOV_TOKENS_PER_NAME + string_tokens(name);
+		total += AIGOV_TOKENS_PER_NAME + string_tokens(scan, name);
 	if (json_is_array(tool_calls))
 	{
 		size_t		i;
 		json_t	   *call;
 
 		json_array_foreach(tool_calls, i, call)
-			total += tool_call_tokens(call);
+			total += tool_call_tokens(scan, call);
 	}
 	if (json_is_object(function_call))
-		total += call_tokens(function_call);
+		total += call_tokens(scan, function_call);
 	return total;
 }
 
 /* Tokens of a function definition: name, description, parameters' JSON. */
 static int64_t
-function_tokens(const json_t *function)
+function_tokens(RequestScan *scan, const json_t *function)
 {
 	const json_t *parameters = json_object_get(function, "parameters");
 
-	return string_tokens(json_object_get(function, "name")) +
-		string_tokens(json_object_get(function, "description")) +
-		(parameters != NULL ? json_text_tokens(parameters) : 0);
+	return string_tokens(scan, json_object_get(function, "name")) +
+		string_tokens(scan, json_object_get(function, "description")) +
+		(parameters != NULL ? json_text_tokens(scan, parameters) : 0);
 }
 
 /*
@@ -750,7 +787,7 @@ function_tokens(const json_t *function)
  * others by their JSON) and the legacy "functions"; 0 when there are none.
  */
 static int64_t
-tools_tokens(const json_t *body)
+tools_tokens(RequestScan *scan, const json_t *body)
 {
 	const json_t *tools = json_object_get(body, "tools");
 	const json_t *functions = json_object_get(body, "functions");
@@ -768,9 +805,9 @@ tools_tokens(const json_t *body)
 
 			if (type != NULL && strcmp(type, "function") == 0 &&
 				json_is_object(function))
-				total += function_tokens(function);
+				total += function_tokens(scan, function);
 			else
-				total += json_text_tokens(item);
+				total += json_text_tokens(scan, item);
 			count++;
 		}
 	}
@@ -778,7 +815,7 @@ tools_tokens(const json_t *body)
 	{
 		json_array_foreach(functions, i, item)
 		{
-			total += function_tokens(item);
+			total += function_tokens(scan, item);
 			count++;
 		}
 	}
@@ -789,7 +826,7 @@ tools_tokens(const json_t *body)
 
 /* Tokens of a response_format json_schema's schema; 0 when there is none. */
 static int64_t
-response_schema_tokens(const json_t *body)
+response_schema_tokens(RequestScan *scan, const json_t *body)
 {
 	const json_t *format = json_object_get(body, "response_format");
 	const char *type = json_string_value(json_object_get(format, "type"));
@@ -800,7 +837,7 @@ response_schema_tokens(const json_t *body)
 	schema = json_object_get(json_object_get(format, "json_schema"), "schema");
 	if (schema == NULL)
 		return 0;
-	return AIGOV_TOKENS_RESPONSE_SCHEMA + json_text_tokens(schema);
+	return AIGOV_TOKENS_RESPONSE_SCHEMA + json_text_tokens(scan, schema);
 }
 
 /*
@@ -831,7 +868,8 @@ AigovTokensStatus
 aigov_tokens_estimate_request(const char *json, size_t len,
 							  AigovTokenEstimate *out)
 {
-	AigovTokenEstimate est = {0, -1, -1};
+	AigovTokenEstimate est = {0, -1, -1, 0};
+	RequestScan scan = {0, 0, 0};
 	AigovTokensStatus status = AIGOV_TOKENS_OK;
 	json_error_t error;
 	json_t	   *body;
@@ -873,7 +911,7 @@ aigov_tokens_estimate_request(const char *json, size_t len,
 				est.bad_message_index = (int) i;
 				break;
 			}
-			est.prompt_tokens += message_tokens(message);
+			est.prompt_tokens += message_tokens(&scan, message);
 		}
 	}
 	if (status == AIGOV_TOKENS_OK &&
@@ -882,9 +920,15 @@ aigov_tokens_estimate_request(const char *json, size_t len,
 		status = AIGOV_TOKENS_BAD_MAX_TOKENS;
 	if (status == AIGOV_TOKENS_OK)
 	{
-		est.prompt_tokens += tools_tokens(body) + response_schema_tokens(body);
+		int64_t		message_bytes = scan.text_bytes;
+
+		/* recorded exchanges show tools and schemas are not charged */
+		est.prompt_tokens += tools_tokens(&scan, body) + response_schema_tokens(&scan, body);
+		scan.text_bytes = message_bytes;
 		est.max_output_tokens = completion_budget >= 0 ?
 			completion_budget : legacy_budget;
+		est.charged_prompt_tokens = (scan.text_bytes + 3) / 4 +
+			scan.messages * AIGOV_CHARGE_PER_MESSAGE + scan.fixed_tokens;
 	}
 	else
 	{

@@ -55,6 +55,20 @@
 #define AIGOV_TOKENS_IMAGE_LOW 85
 #define AIGOV_TOKENS_IMAGE_HIGH 765
 
+/*
+ * OpenAI-style limiters (OpenAI, Azure OpenAI, Mistral) do not tokenise a
+ * request to admit it: they charge a character-based estimate.  aigov
+ * models it as the bytes of the messages' texts (not their roles, tool
+ * definitions, a response schema or encoded audio) over four, rounded up,
+ * plus this much per message, plus the image costs above.  Fitted on the
+ * recorded exchanges, each made in a fresh window, so limit minus
+ * remaining tokens is one request's charge: a one-message "Hello!" moved
+ * remaining-tokens by 4.  The output budget is not part of this figure;
+ * the router adds it (OpenAI documents it as charged, though the
+ * recorded max_completion_tokens requests were not charged for it).
+ */
+#define AIGOV_CHARGE_PER_MESSAGE 2
+
 /* Estimated BPE tokens of one UTF-8 text (never negative; 0 for empty). */
 extern int64_t aigov_tokens_estimate_text(const char *utf8, size_t len);
 
@@ -79,6 +93,9 @@ typedef struct AigovTokenEstimate
 									 * max_tokens, else -1 when absent */
 	int			bad_message_index;	/* index of the offending message for
 									 * BAD_MESSAGE, else -1 */
+	int64_t		charged_prompt_tokens;	/* the prompt as a provider's
+										 * character-based limiter counts it
+										 * (see AIGOV_CHARGE_PER_MESSAGE) */
 } AigovTokenEstimate;
 
 /*

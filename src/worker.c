@@ -140,9 +140,10 @@ static int64 route_blocked_until = INT64_MAX;
 
 /*
  * How many jobs the next claim takes.  While keys are saturated a claim
- * takes little more than what was sent last time, so the queue is not
- * churned by jobs claimed only to be put back; it doubles back to
- * aigov.claim_batch as soon as batches go out whole.
+ * takes what was sent last time (at least one, to probe), so the queue is
+ * not churned by jobs claimed only to be put back: a saturated key frees
+ * one slot at a time, and every enqueue wakes the worker.  It doubles back
+ * to aigov.claim_batch as soon as batches go out whole.
  */
 static int	claim_limit = INT_MAX;
 
@@ -393,6 +394,35 @@ load_config(void)
 }
 
 /*
+ * job_charge
+ *		What a job will cost on the token buckets of the keys that may take
+ *		it.  OpenAI-style limiters (OpenAI, Azure, Mistral) admit on a
+ *		character count of the messages plus the output budget, not on
+ *		tokens (tokens.h); the others charge tokens, for which our own
+ *		estimate stands.  When both kinds are candidates, the larger, so
+ *		whichever key is chosen is not overrun.
+ */
+static int64
+job_charge(const AigovJob *job, const int *cand, int ncand)
+{
+	bool		by_chars = false;
+	bool		by_tokens = false;
+	int64		output = Max(job->est_tokens - job->est_prompt_tokens, 0);
+	int64		chars = job->charged_prompt_tokens + output;
+
+	for (int i = 0; i < ncand; i++)
+	{
+		if (keys[cand[i]].style == AIGOV_API_OPENAI)
+			by_chars = true;
+		else
+			by_tokens = true;
+	}
+	if (by_chars && by_tokens)
+		return Max(chars, job->est_tokens);
+	return by_chars ? chars : job->est_tokens;
+}
+
+/*
  * route_job
  *		Chooses a key for a job (layer 2): among the enabled keys of
  *		providers serving its model whose workload class and tenant group
@@ -454,6 +484,7 @@ route_job(AigovJob *job, int64 now_us, CachedKey **chosen, int64 *wait_until)
 	}
 	if (ncand == 0)
 		return ROUTE_NONE;
+	job->charge_tokens = job_charge(job, cand, ncand);
 
 	for (int attempt = 0; attempt < 3; attempt++)
 	{
@@ -1190,19 +1221,11 @@ claim_jobs(int n)
 			job->tenant_limits.weight = DatumGetInt32(SPI_getbinval(tuple, tupdesc, 17, &isnull));
 		}
 
-		/*
-		 * Providers admit on their own estimate: OpenAI counts about four
-		 * characters a token of the request plus max_tokens, whatever
-		 * the text.  Reserve the larger of theirs and ours, so a key is
-		 * not overrun by text our estimator finds cheaper than they do.
-		 */
 		d = SPI_getbinval(tuple, tupdesc, 18, &isnull);
-		{
-			int64		prompt = isnull ? job->est_tokens : DatumGetInt64(d);
-			int64		by_chars = (int64) (strlen(job->body) + 3) / 4;
-
-			job->charge_tokens = job->est_tokens + Max(by_chars - prompt, 0);
-		}
+		job->est_prompt_tokens = isnull ? job->est_tokens : DatumGetInt64(d);
+		d = SPI_getbinval(tuple, tupdesc, 19, &isnull);
+		job->charged_prompt_tokens = isnull ? job->est_prompt_tokens : DatumGetInt64(d);
+		job->charge_tokens = job->est_tokens;
 		dlist_push_tail(&claimed, &job->node);
 	}
 	MemoryContextSwitchTo(old);
@@ -1763,7 +1786,7 @@ AigovWorkerMain(Datum main_arg)
 				dlist_foreach(it, &ready)
 					sent++;
 				if (route_blocked_until < INT64_MAX)
-					claim_limit = Max(2, sent * 2);
+					claim_limit = Max(1, sent);
 				else
 					claim_limit = claim_limit >= aigov_claim_batch / 2 ? INT_MAX : claim_limit * 2;
 			}

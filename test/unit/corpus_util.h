@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -72,6 +73,8 @@ typedef struct Capture
 	json_t	   *request;
 	json_t	   *response;
 	const json_t *prompt_tokens;	/* borrowed from response */
+	int64_t		limit_tokens;	/* x-ratelimit-limit-tokens, else -1 */
+	int64_t		remaining_tokens;	/* x-ratelimit-remaining-tokens, else -1 */
 } Capture;
 
 /* A text estimator: ours, or a naive rule it is compared with. */
@@ -297,6 +300,29 @@ yaml_body(const char **from)
 }
 
 /*
+ * The number on the line after a YAML header key (a list of one quoted
+ * value), matched without regard to case; -1 when absent.
+ */
+static inline int64_t
+yaml_header_number(const char *yaml, const char *name)
+{
+	size_t		n = strlen(name);
+
+	for (const char *p = yaml; *p != '\0'; p++)
+	{
+		if (strncasecmp(p, name, n) == 0 && p[n] == ':')
+		{
+			const char *v = strchr(p + n, '\n');
+
+			while (v != NULL && *v != '\0' && strchr("\n -\"", *v) != NULL)
+				v++;
+			return v != NULL && *v >= '0' && *v <= '9' ? strtoll(v, NULL, 10) : -1;
+		}
+	}
+	return -1;
+}
+
+/*
  * Read the recorded exchange at path: its first body is the request, the
  * next the response.  Release with free_capture().
  */
@@ -316,6 +342,8 @@ load_capture(const char *path, Capture *cap)
 		json_loads(response_text, 0, NULL) : NULL;
 	cap->prompt_tokens = json_object_get(json_object_get(cap->response, "usage"),
 										 "prompt_tokens");
+	cap->limit_tokens = yaml_header_number(yaml, "X-Ratelimit-Limit-Tokens");
+	cap->remaining_tokens = yaml_header_number(yaml, "X-Ratelimit-Remaining-Tokens");
 	free(response_text);
 	free(yaml);
 }

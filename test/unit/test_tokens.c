@@ -318,6 +318,57 @@ test_captures_within_bounds(void **state)
 	assert_true(checked >= MIN_CAPTURES);
 }
 
+/*
+ * Every recorded exchange came from a fresh minute window, so limit minus
+ * remaining tokens is what the provider's limiter charged for that one
+ * request.  The character-based model (tokens.h) must reproduce it within
+ * CHARGE_SLACK tokens or CHARGE_BOUND of it: the router reserves this
+ * figure (plus the output budget) on OpenAI-style keys.
+ */
+#define CHARGE_SLACK 3
+#define MIN_CHARGED_CAPTURES 15
+#define CHARGE_BOUND 0.10
+
+static void
+test_capture_charges(void **state)
+{
+	DIR		   *dir = opendir(CAPTURES_DIR);
+	struct dirent *entry;
+	int			checked = 0;
+
+	(void) state;
+	assert_non_null(dir);
+	while ((entry = readdir(dir)) != NULL)
+	{
+		char		path[512];
+		Capture		cap;
+
+		if (strstr(entry->d_name, ".yaml") == NULL)
+			continue;
+		snprintf(path, sizeof(path), CAPTURES_DIR "/%s", entry->d_name);
+		load_capture(path, &cap);
+		if (json_is_object(cap.request) && cap.limit_tokens > 0 &&
+			cap.remaining_tokens >= 0 &&
+			aigov_tokens_estimate_request(cap.request_text, strlen(cap.request_text),
+										  &(AigovTokenEstimate) {0}) == AIGOV_TOKENS_OK)
+		{
+			AigovTokenEstimate est = estimate_ok(cap.request_text);
+			int64_t		real = cap.limit_tokens - cap.remaining_tokens;
+			int64_t		model = est.charged_prompt_tokens;
+			int64_t		diff = model - real;
+
+			if ((diff > CHARGE_SLACK || diff < -CHARGE_SLACK) &&
+				(diff > CHARGE_BOUND * real || diff < -CHARGE_BOUND * real))
+				fail_msg("%s: modelled charge %lld, provider charged %lld",
+						 entry->d_name, (long long) model, (long long) real);
+			checked++;
+		}
+		free_capture(&cap);
+	}
+	closedir(dir);
+	assert_true(checked >= MIN_CHARGED_CAPTURES);
+}
+
 /* Empty and trivial texts. */
 static void
 test_text_basics(void **state)
@@ -431,7 +482,7 @@ test_text_large(void **state)
 static void
 expect_status(const char *json, AigovTokensStatus expected, int bad_index)
 {
-	AigovTokenEstimate est = {12345, 12345, 12345};
+	AigovTokenEstimate est = {12345, 12345, 12345, 12345};
 	size_t		len = json != NULL ? strlen(json) : 0;
 	char	   *buf = json != NULL ? exact_copy(json, len) : NULL;
 	AigovTokensStatus status = aigov_tokens_estimate_request(buf, len, &est);
@@ -536,7 +587,7 @@ test_request_budget(void **state)
 static void
 test_total(void **state)
 {
-	AigovTokenEstimate est = {100, 50, -1};
+	AigovTokenEstimate est = {100, 50, -1, 0};
 
 	assert_int_equal(aigov_tokens_total(&est, 4096), 150);
 	est.max_output_tokens = -1;
@@ -791,6 +842,7 @@ main(void)
 		cmocka_unit_test(test_request_tools_and_schema),
 		cmocka_unit_test(test_request_long_json_text),
 		cmocka_unit_test(test_status_messages),
+		cmocka_unit_test(test_capture_charges),
 	};
 
 	return cmocka_run_group_tests_name("tokens", tests, NULL, NULL);
