@@ -49,6 +49,38 @@ SELECT state, attempts, response, error_class, key_id, served_provider, degraded
 	   est_tokens > 10 AS estimated, model
   FROM aigov.requests WHERE body->>'max_tokens' = '10';
 
+-- Tenant and model lookups are reused within one statement only: a change
+-- made by an earlier statement of the same transaction is seen by the next.
+BEGIN;
+INSERT INTO aigov.requests (tenant_id, body)
+	VALUES ('acme', '{"model": "gpt-test", "messages": [{"role": "user", "content": "x"}]}');
+UPDATE aigov.tenants SET enabled = false WHERE tenant_id = 'acme';
+INSERT INTO aigov.requests (tenant_id, body)
+	VALUES ('acme', '{"model": "gpt-test", "messages": [{"role": "user", "content": "x"}]}');
+ROLLBACK;
+BEGIN;
+INSERT INTO aigov.requests (tenant_id, body)
+	VALUES ('acme', '{"model": "gpt-test", "messages": [{"role": "user", "content": "x"}], "max_tokens": 4000}');
+UPDATE aigov.models SET max_output_tokens = 1000;
+INSERT INTO aigov.requests (tenant_id, body)
+	VALUES ('acme', '{"model": "gpt-test", "messages": [{"role": "user", "content": "x"}], "max_tokens": 4000}');
+ROLLBACK;
+
+-- More tenants in one statement than the lookups keep: each is still
+-- checked, and a bad one after them still fails the statement.
+INSERT INTO aigov.tenants (tenant_id, tier)
+SELECT 'many-' || i, 'basic' FROM generate_series(1, 12) AS i;
+UPDATE aigov.tenants SET enabled = false WHERE tenant_id = 'many-12';
+INSERT INTO aigov.requests (tenant_id, body)
+SELECT 'many-' || (1 + i % 11),
+	   '{"model": "gpt-test", "messages": [{"role": "user", "content": "x"}]}'
+  FROM generate_series(1, 40) AS i;
+SELECT count(DISTINCT tenant_id) AS tenants FROM aigov.requests WHERE tenant_id LIKE 'many-%';
+INSERT INTO aigov.requests (tenant_id, body)
+SELECT 'many-' || (1 + i % 12),
+	   '{"model": "gpt-test", "messages": [{"role": "user", "content": "x"}]}'
+  FROM generate_series(0, 40) AS i;
+
 DELETE FROM aigov.requests;
 DELETE FROM aigov.models;
 DELETE FROM aigov.providers;
