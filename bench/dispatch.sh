@@ -31,6 +31,8 @@
 #	PICKUP_GAP [0.02]    seconds between two pickup INSERTs
 #	PICKUP_CONFIGS       ["1:100:1000 2:100:1000"]
 #	BENCH_PERF [0]       1: perf samples the dispatchers in the throughput runs
+#	BENCH_PERF_ARGS      more perf record options (e.g. -g for call graphs)
+#	BENCH_PERF_OUT       keep each run's perf.data as $BENCH_PERF_OUT.<settings>
 #
 # Runs as root like the tests (the cluster runs as postgres).  Builds aigov
 # and the emulator with test/lib.sh's aigov_build from a copy of the
@@ -190,7 +192,8 @@ PERF_PID=
 PERF_REPORTS=()
 start_perf() {
 	[ "${BENCH_PERF:-0}" = 1 ] || return 0
-	perf record -q -F 1999 -o "$AIGOV_TMP/perf.data" -p "$(bench_worker_pids | tr ' ' ,)" \
+	# shellcheck disable=SC2086 # BENCH_PERF_ARGS is a list of options
+	perf record -q -F 1999 ${BENCH_PERF_ARGS:-} -o "$AIGOV_TMP/perf.data" -p "$(bench_worker_pids | tr ' ' ,)" \
 		>/dev/null 2>&1 &
 	PERF_PID=$!
 	sleep 0.5
@@ -200,6 +203,7 @@ stop_perf() {
 	kill -INT "$PERF_PID"
 	wait "$PERF_PID" 2>/dev/null
 	PERF_PID=
+	[ -n "${BENCH_PERF_OUT:-}" ] && cp "$AIGOV_TMP/perf.data" "$BENCH_PERF_OUT.$1"
 	PERF_REPORTS+=("perf, dispatchers, $1, by library:
 $(perf report -q -i "$AIGOV_TMP/perf.data" --no-children --sort dso 2>/dev/null |
 		grep -v '^$' | head -8)
