@@ -487,6 +487,8 @@ AigovValidateJob(const char *tenant_id, Jsonb *body, const char *task_type,
 		AigovTenantLimits fetched;
 		int64		fetched_limit = 0;
 
+		memset(&fetched, 0, sizeof(fetched));
+
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "could not connect to SPI");
 		if (ti < 0)
