@@ -331,14 +331,6 @@ CREATE TRIGGER models_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ai
 CREATE TRIGGER compat_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON aigov.compat
 	FOR EACH STATEMENT EXECUTE FUNCTION aigov._config_changed();
 
-/* Unix microseconds to timestamptz, for the workers' grouped writes. */
-CREATE FUNCTION aigov._ts(unix_us bigint)
-	RETURNS timestamptz
-	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-	AS $$SELECT '1970-01-01 00:00:00+00'::pg_catalog.timestamptz
-		OPERATOR(pg_catalog.+) ($1 OPERATOR(pg_catalog.*) '1 microsecond'::pg_catalog.interval)$$;
-COMMENT ON FUNCTION aigov._ts(bigint) IS 'Unix microseconds as timestamptz (internal)';
-
 /*
  * The workers' queue operations.  They are functions, not strings in the
  * C code, so the isolation tests run exactly what the workers run; and
@@ -383,7 +375,46 @@ END
 $$;
 COMMENT ON FUNCTION aigov._claim_batch(integer, integer) IS 'Claims due jobs for a worker with SKIP LOCKED (internal)';
 
-CREATE FUNCTION aigov._complete(records jsonb, worker_pid integer)
+/*
+ * One job's completion as a dispatcher passes it to aigov._complete: the
+ * job's new state, and its attempts row when has_attempt.  A NULL field
+ * keeps the job's column where the function says COALESCE.  Replies and
+ * errors are JSON text, made jsonb here.
+ */
+CREATE TYPE aigov._completion_row AS (
+	id			bigint,
+	tenant_id	text,
+	state		text,
+	attempts	integer,
+	failures	integer,
+	admitted	boolean,
+	not_before	timestamptz,
+	response	text,
+	raw_response text,
+	error_class	text,
+	error		text,
+	prompt_tokens bigint,		/* as the provider reported them: an absurd */
+	completion_tokens bigint,	/* count fails the write, not the worker */
+	key_id		bigint,
+	provider	text,
+	model		text,
+	has_attempt	boolean,
+	http_status	integer,
+	latency_ms	double precision,
+	started_at	timestamptz,
+	finished_at	timestamptz,
+	est_tokens	bigint,
+	limit_requests bigint,
+	remaining_requests bigint,
+	reset_requests timestamptz,
+	limit_tokens bigint,
+	remaining_tokens bigint,
+	reset_tokens timestamptz,
+	retry_after	timestamptz
+);
+COMMENT ON TYPE aigov._completion_row IS 'A job''s completion as the workers write it (internal)';
+
+CREATE FUNCTION aigov._complete(records aigov._completion_row[], worker_pid integer)
 	RETURNS bigint
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
@@ -398,21 +429,18 @@ WITH done AS (
 		   attempts = COALESCE(c.attempts, r.attempts),
 		   admitted = COALESCE(c.admitted, r.admitted),
 		   failures = COALESCE(c.failures, r.failures),
-		   not_before = COALESCE(aigov._ts(c.not_before_us), r.not_before),
+		   not_before = COALESCE(c.not_before, r.not_before),
 		   finished_at = CASE WHEN c.state OPERATOR(pg_catalog.=) 'queued' THEN NULL
 						 ELSE pg_catalog.clock_timestamp() END,
 		   claimed_by = NULL,
-		   response = c.response, raw_response = c.raw_response,
-		   error_class = c.error_class, error = c.error,
+		   response = c.response::pg_catalog.jsonb,
+		   raw_response = c.raw_response::pg_catalog.jsonb,
+		   error_class = c.error_class, error = c.error::pg_catalog.jsonb,
 		   prompt_tokens = c.prompt_tokens, completion_tokens = c.completion_tokens,
 		   key_id = COALESCE(c.key_id, r.key_id),
 		   served_provider = COALESCE(c.provider, r.served_provider),
 		   served_model = COALESCE(c.model, r.served_model)
-	  FROM pg_catalog.jsonb_to_recordset($1) AS c(id int8, tenant_id text,
-			state text, attempts int4, failures int4, admitted bool,
-			not_before_us int8, response jsonb, raw_response jsonb,
-			error_class text, error jsonb, prompt_tokens int4,
-			completion_tokens int4, key_id int8, provider text, model text)
+	  FROM pg_catalog.unnest($1) AS c
 	 WHERE r.id OPERATOR(pg_catalog.=) c.id
 	   AND r.tenant_id OPERATOR(pg_catalog.=) c.tenant_id
 	   AND r.state OPERATOR(pg_catalog.=) 'in_flight'
@@ -426,26 +454,18 @@ calls AS (
 			reset_tokens, retry_after, worker_pid)
 	SELECT a.id, a.tenant_id, a.attempts, a.key_id, a.provider, a.model,
 		   a.http_status, COALESCE(a.error_class, 'success'), a.latency_ms,
-		   aigov._ts(a.started_us), aigov._ts(a.finished_us), a.est_tokens,
+		   a.started_at, a.finished_at, a.est_tokens,
 		   a.prompt_tokens, a.completion_tokens, a.limit_requests,
-		   a.remaining_requests, aigov._ts(a.reset_requests_us), a.limit_tokens,
-		   a.remaining_tokens, aigov._ts(a.reset_tokens_us),
-		   aigov._ts(a.retry_after_us), $2
-	  FROM pg_catalog.jsonb_to_recordset($1) AS a(id int8, tenant_id text,
-			attempts int4, key_id int8, provider text, model text,
-			http_status int4, error_class text, latency_ms float8,
-			started_us int8, finished_us int8, est_tokens int8,
-			prompt_tokens int4, completion_tokens int4, limit_requests int8,
-			remaining_requests int8, reset_requests_us int8, limit_tokens int8,
-			remaining_tokens int8, reset_tokens_us int8, retry_after_us int8,
-			has_attempt bool)
+		   a.remaining_requests, a.reset_requests, a.limit_tokens,
+		   a.remaining_tokens, a.reset_tokens, a.retry_after, $2
+	  FROM pg_catalog.unnest($1) AS a
 	 WHERE a.has_attempt
 	RETURNING 1)
 SELECT pg_catalog.count(*) INTO n FROM done;
 RETURN n;
 END
 $$;
-COMMENT ON FUNCTION aigov._complete(jsonb, integer) IS 'Writes a group of completions and their attempts rows; returns the jobs updated (internal)';
+COMMENT ON FUNCTION aigov._complete(aigov._completion_row[], integer) IS 'Writes a group of completions and their attempts rows; returns the jobs updated (internal)';
 
 CREATE FUNCTION aigov._requeue_orphans(worker_pid integer, at_startup boolean,
 									   max_attempts integer)

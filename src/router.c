@@ -10,13 +10,13 @@
  * once, good news only a quarter at a time, unless the provider's own
  * announced reset has passed.
  *
- * A second pair of buckets, the pacers, run at pace_pct (95%) of the minute
- * limits.  A pacer may run ahead of its rate by a whole bucket while the
- * shadow is more than 30% full; below that knee its allowed burst shrinks
- * in proportion, down to 2% of the bucket when the shadow is empty.  So a
- * fresh key absorbs a burst, a busy key settles into evenly spaced sends at
- * 95% of its limit, and nothing is sent that the shadow says would be
- * refused.
+ * A second pair of buckets, the pacers, run at pace_pct (97% by default)
+ * of the minute limits.  A pacer may run ahead of its rate by a whole
+ * bucket while the shadow is more than 30% full; below that knee its
+ * allowed burst shrinks in proportion, down to 2% of the bucket when the
+ * shadow is empty.  So a fresh key absorbs a burst, a busy key settles into
+ * evenly spaced sends at pace_pct of its limit, and nothing is sent that
+ * the shadow says would be refused.
  *
  * Keys whose limits are unknown (no configuration, no headers yet) are
  * driven by a TCP-like window on requests in flight: start at 2, grow by

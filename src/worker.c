@@ -45,6 +45,7 @@
 #include "utils/timestamp.h"
 
 #include "aigov.h"
+#include "completion.h"
 #include "dispatch.h"
 #include "protocol.h"
 #include "quota.h"
@@ -94,14 +95,6 @@ typedef struct CachedRoute
 	int			key_index;
 } CachedRoute;
 
-/* A completion waiting to be written. */
-typedef struct Completion
-{
-	int64		job_id;
-	char	   *tenant_id;
-	char	   *json;			/* one object of the jsonb_to_recordset array */
-} Completion;
-
 /* A key to take out of rotation, with an alert. */
 typedef struct KeyAction
 {
@@ -148,7 +141,6 @@ static int64 route_blocked_until = INT64_MAX;
 static int	claim_limit = INT_MAX;
 
 static SPIPlanPtr claim_plan = NULL;
-static SPIPlanPtr update_plan = NULL;
 static SPIPlanPtr orphan_plan = NULL;
 static SPIPlanPtr expire_plan = NULL;
 
@@ -573,45 +565,32 @@ json_int(StringInfo buf, const char *key, int64 value, bool present)
 }
 
 /*
- * add_completion
- *		Queues a finished JSON record for the next group write.
+ * begin_record
+ *		Starts the completion record of a job, its identity and new state,
+ *		in completions_cxt, which the caller has switched to.
  */
-static void
-add_completion(int64 job_id, const char *tenant_id, StringInfo rec)
+static AigovCompletion *
+begin_record(AigovJob *job, const char *state, int attempts, int failures)
 {
-	MemoryContext old = MemoryContextSwitchTo(completions_cxt);
-	Completion *c = palloc(sizeof(Completion));
+	AigovCompletion *c;
 
-	appendStringInfoChar(rec, '}');
-	c->job_id = job_id;
-	c->tenant_id = pstrdup(tenant_id);
-	c->json = pstrdup(rec->data);
-	completions = lappend(completions, c);
-	if (oldest_completion == 0)
-		oldest_completion = GetCurrentTimestamp();
-	MemoryContextSwitchTo(old);
+	Assert(CurrentMemoryContext == completions_cxt);
+	c = AigovCompletionBegin(job->id, job->tenant_id, state, attempts, failures);
+	if (job->admitted_now)
+		AigovCompletionBool(c, CF_ADMITTED, true);
+	return c;
 }
 
 /*
- * begin_record
- *		Starts the completion record of a job: its identity and new state.
+ * queue_completion
+ *		Queues a finished record for the next group write.
  */
 static void
-begin_record(StringInfo rec, AigovJob *job, const char *state, int attempts,
-			 int failures)
+queue_completion(AigovCompletion *c)
 {
-	initStringInfo(rec);
-	appendStringInfoChar(rec, '{');
-	json_int(rec, "id", job->id, true);
-	json_str(rec, "tenant_id", job->tenant_id);
-	json_str(rec, "state", state);
-	json_int(rec, "attempts", attempts, true);
-	json_int(rec, "failures", failures, true);
-	if (job->admitted_now)
-	{
-		json_key(rec, "admitted");
-		appendStringInfoString(rec, "true");
-	}
+	completions = lappend(completions, c);
+	if (oldest_completion == 0)
+		oldest_completion = GetCurrentTimestamp();
 }
 
 /*
@@ -651,21 +630,19 @@ static void
 complete_without_call(AigovJob *job, const char *state, TimestampTz not_before,
 					  const char *cls, const char *message)
 {
-	StringInfoData rec;
+	MemoryContext old = MemoryContextSwitchTo(completions_cxt);
+	AigovCompletion *c = begin_record(job, state, job->attempts - 1, job->failures);
 
-	begin_record(&rec, job, state, job->attempts - 1, job->failures);
-	if (not_before != 0)
-		json_int(&rec, "not_before_us", to_unix_us(not_before), true);
+	AigovCompletionTimestamp(c, CF_NOT_BEFORE, not_before, not_before != 0);
 	if (cls != NULL)
 	{
-		json_str(&rec, "error_class", cls);
-		json_key(&rec, "error");
-		appendStringInfoString(&rec, error_object(cls, message, NULL, 0, job,
-												  job->attempts - 1));
+		AigovCompletionText(c, CF_ERROR_CLASS, cls);
+		AigovCompletionText(c, CF_ERROR, error_object(cls, message, NULL, 0, job,
+													  job->attempts - 1));
 	}
-	json_key(&rec, "has_attempt");
-	appendStringInfoString(&rec, "false");
-	add_completion(job->id, job->tenant_id, &rec);
+	AigovCompletionBool(c, CF_HAS_ATTEMPT, false);
+	queue_completion(c);
+	MemoryContextSwitchTo(old);
 }
 
 /*
@@ -789,7 +766,8 @@ static void
 finish_job(AigovJob *job, TimestampTz *next_due)
 {
 	AigovClassification cls;
-	StringInfoData rec;
+	AigovCompletion *rec;
+	MemoryContext old;
 	TimestampTz now = GetCurrentTimestamp();
 	const char *state;
 	const char *cls_name;
@@ -924,58 +902,51 @@ finish_job(AigovJob *job, TimestampTz *next_due)
 			AigovTenantReconcile(job->tenant_shared, job->est_tokens, actual, now_us);
 	}
 
-	begin_record(&rec, job, state, job->attempts, failures);
+	old = MemoryContextSwitchTo(completions_cxt);
+	rec = begin_record(job, state, job->attempts, failures);
 	if (not_before != 0)
 	{
-		json_int(&rec, "not_before_us", to_unix_us(not_before), true);
+		AigovCompletionTimestamp(rec, CF_NOT_BEFORE, not_before, true);
 		*next_due = Min(*next_due, not_before);
 	}
-	if (response != NULL)
-	{
-		json_key(&rec, "response");
-		appendStringInfoString(&rec, response);
-	}
-	if (raw_response != NULL)
-	{
-		json_key(&rec, "raw_response");
-		appendStringInfoString(&rec, raw_response);
-	}
-	json_str(&rec, "error_class", cls.cls == AIGOV_CLASS_SUCCESS ? NULL : cls_name);
-	if (error != NULL)
-	{
-		json_key(&rec, "error");
-		appendStringInfoString(&rec, error);
-	}
-	json_int(&rec, "prompt_tokens", prompt_tokens, prompt_tokens >= 0);
-	json_int(&rec, "completion_tokens", completion_tokens, completion_tokens >= 0);
-	json_int(&rec, "key_id", job->key_id, true);
-	json_str(&rec, "provider", job->provider);
-	json_str(&rec, "model", job->model);
+	AigovCompletionText(rec, CF_RESPONSE, response);
+	AigovCompletionText(rec, CF_RAW_RESPONSE, raw_response);
+	AigovCompletionText(rec, CF_ERROR_CLASS,
+						cls.cls == AIGOV_CLASS_SUCCESS ? NULL : cls_name);
+	AigovCompletionText(rec, CF_ERROR, error);
+	AigovCompletionInt8(rec, CF_PROMPT_TOKENS, prompt_tokens, prompt_tokens >= 0);
+	AigovCompletionInt8(rec, CF_COMPLETION_TOKENS, completion_tokens,
+						completion_tokens >= 0);
+	AigovCompletionInt8(rec, CF_KEY_ID, job->key_id, true);
+	AigovCompletionText(rec, CF_PROVIDER, job->provider);
+	AigovCompletionText(rec, CF_MODEL, job->model);
 
 	/* the attempts row */
-	json_key(&rec, "has_attempt");
-	appendStringInfoString(&rec, "true");
-	json_int(&rec, "http_status", job->http_status, job->http_status > 0);
-	json_key(&rec, "latency_ms");
-	appendStringInfo(&rec, "%.3f", (double) (job->finished_at - job->started_at) / 1000.0);
-	json_int(&rec, "started_us", to_unix_us(job->started_at), true);
-	json_int(&rec, "finished_us", to_unix_us(job->finished_at), true);
-	json_int(&rec, "est_tokens", job->est_tokens, true);
-	json_int(&rec, "limit_requests", job->rate.requests.limit, job->rate.requests.limit >= 0);
-	json_int(&rec, "remaining_requests", job->rate.requests.remaining,
-			 job->rate.requests.remaining >= 0);
-	json_int(&rec, "reset_requests_us", job->rate.requests.reset_at_us,
-			 job->rate.requests.reset_at_us > 0);
-	json_int(&rec, "limit_tokens", job->rate.tokens.limit, job->rate.tokens.limit >= 0);
-	json_int(&rec, "remaining_tokens", job->rate.tokens.remaining,
-			 job->rate.tokens.remaining >= 0);
-	json_int(&rec, "reset_tokens_us", job->rate.tokens.reset_at_us,
-			 job->rate.tokens.reset_at_us > 0);
-	json_int(&rec, "retry_after_us", cls.retry_at_us, cls.retry_at_us > 0 &&
-			 aigov_protocol_class_is_rate_limit(cls.cls));
+	AigovCompletionBool(rec, CF_HAS_ATTEMPT, true);
+	AigovCompletionInt4(rec, CF_HTTP_STATUS, (int32) job->http_status, job->http_status > 0);
+	AigovCompletionFloat8(rec, CF_LATENCY_MS,
+						  (double) (job->finished_at - job->started_at) / 1000.0);
+	AigovCompletionTimestamp(rec, CF_STARTED_AT, job->started_at, true);
+	AigovCompletionTimestamp(rec, CF_FINISHED_AT, job->finished_at, true);
+	AigovCompletionInt8(rec, CF_EST_TOKENS, job->est_tokens, true);
+	AigovCompletionInt8(rec, CF_LIMIT_REQUESTS, job->rate.requests.limit,
+						job->rate.requests.limit >= 0);
+	AigovCompletionInt8(rec, CF_REMAINING_REQUESTS, job->rate.requests.remaining,
+						job->rate.requests.remaining >= 0);
+	AigovCompletionTimestamp(rec, CF_RESET_REQUESTS, from_unix_us(job->rate.requests.reset_at_us),
+							 job->rate.requests.reset_at_us > 0);
+	AigovCompletionInt8(rec, CF_LIMIT_TOKENS, job->rate.tokens.limit,
+						job->rate.tokens.limit >= 0);
+	AigovCompletionInt8(rec, CF_REMAINING_TOKENS, job->rate.tokens.remaining,
+						job->rate.tokens.remaining >= 0);
+	AigovCompletionTimestamp(rec, CF_RESET_TOKENS, from_unix_us(job->rate.tokens.reset_at_us),
+							 job->rate.tokens.reset_at_us > 0);
+	AigovCompletionTimestamp(rec, CF_RETRY_AFTER, from_unix_us(cls.retry_at_us),
+							 cls.retry_at_us > 0 &&
+							 aigov_protocol_class_is_rate_limit(cls.cls));
+	queue_completion(rec);
+	MemoryContextSwitchTo(old);
 
-	add_completion(job->id, job->tenant_id, &rec);
-	pfree(rec.data);
 	if (norm_owned)
 		aigov_translate_response_free(&norm);
 }
@@ -984,84 +955,22 @@ finish_job(AigovJob *job, TimestampTz *next_due)
  * failed_record
  *		The record that replaces a completion that could not be written.
  */
-static char *
-failed_record(Completion *c, const char *why)
+static AigovCompletion *
+failed_record(AigovCompletion *c, const char *why)
 {
-	StringInfoData rec;
-	StringInfoData msg;
+	AigovCompletion *f;
+	StringInfoData err;
 
-	initStringInfo(&msg);
-	appendStringInfo(&msg, "could not store the provider's reply: %s", why);
-	initStringInfo(&rec);
-	appendStringInfoChar(&rec, '{');
-	json_int(&rec, "id", c->job_id, true);
-	json_str(&rec, "tenant_id", c->tenant_id);
-	json_str(&rec, "state", "failed");
-	json_str(&rec, "error_class", "bad_response");
-	json_key(&rec, "error");
-	appendStringInfoString(&rec, "{\"class\":\"bad_response\",\"message\":");
-	escape_json(&rec, msg.data);
-	appendStringInfoString(&rec, "}}");
-	return rec.data;
-}
-
-/*
- * write_group
- *		Writes a JSON array of completion records: the jobs' new states and
- *		their attempts rows.  May ereport.
- */
-static void
-write_group(const char *json_array)
-{
-	Oid			argtypes[2] = {JSONBOID, INT4OID};
-	Datum		args[2];
-	int			ret;
-
-	args[0] = DirectFunctionCall1(jsonb_in, CStringGetDatum(json_array));
-	args[1] = Int32GetDatum(MyProcPid);
-
-	keep_plan(&update_plan,
-			  "SELECT aigov._complete($1, $2)",
-			  2, argtypes);
-	ret = SPI_execute_plan(update_plan, args, NULL, false, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not write completions: %s", SPI_result_code_string(ret));
-}
-
-/*
- * try_write
- *		Runs write_group in a subtransaction.  Returns NULL on success, or
- *		the error message (palloc'd in the caller's context).
- */
-static char *
-try_write(const char *json_array)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	char	   *volatile failure = NULL;
-
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		write_group(json_array);
-		ReleaseCurrentSubTransaction();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		failure = pstrdup(edata->message);
-		FreeErrorData(edata);
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(cxt);
-	CurrentResourceOwner = owner;
-	return failure;
+	f = AigovCompletionBegin(c->job_id, c->tenant_id, "failed", 0, 0);
+	/* keep the job's counters as they are */
+	f->nulls[CF_ATTEMPTS] = f->nulls[CF_FAILURES] = true;
+	AigovCompletionText(f, CF_ERROR_CLASS, "bad_response");
+	initStringInfo(&err);
+	appendStringInfoString(&err, "{\"class\":\"bad_response\",\"message\":");
+	escape_json(&err, psprintf("could not store the provider's reply: %s", why));
+	appendStringInfoChar(&err, '}');
+	AigovCompletionText(f, CF_ERROR, err.data);
+	return f;
 }
 
 /*
@@ -1073,45 +982,30 @@ try_write(const char *json_array)
 static void
 write_completions(void)
 {
-	StringInfoData arr;
 	ListCell   *lc;
-	bool		first = true;
 
 	if (completions == NIL)
 		return;
 
-	initStringInfo(&arr);
-	appendStringInfoChar(&arr, '[');
-	foreach(lc, completions)
-	{
-		if (!first)
-			appendStringInfoChar(&arr, ',');
-		appendStringInfoString(&arr, ((Completion *) lfirst(lc))->json);
-		first = false;
-	}
-	appendStringInfoChar(&arr, ']');
-
-	if (try_write(arr.data) != NULL)
+	if (AigovCompletionTryWrite(completions) != NULL)
 	{
 		foreach(lc, completions)
 		{
-			Completion *c = (Completion *) lfirst(lc);
-			char	   *one = psprintf("[%s]", c->json);
-			char	   *why = try_write(one);
+			AigovCompletion *c = (AigovCompletion *) lfirst(lc);
+			char	   *why = AigovCompletionTryWrite(list_make1(c));
 
 			if (why != NULL)
 			{
 				ereport(WARNING,
 						(errmsg("could not store the result of job " INT64_FORMAT ": %s",
 								c->job_id, why)));
-				why = try_write(psprintf("[%s]", failed_record(c, why)));
+				why = AigovCompletionTryWrite(list_make1(failed_record(c, why)));
 				if (why != NULL)
 					elog(ERROR, "could not mark job " INT64_FORMAT " failed: %s",
 						 c->job_id, why);
 			}
 		}
 	}
-	pfree(arr.data);
 
 	/* written (or marked failed): forget them */
 	MemoryContextReset(completions_cxt);
