@@ -444,7 +444,10 @@ WITH done AS (
 	 WHERE r.id OPERATOR(pg_catalog.=) c.id
 	   AND r.tenant_id OPERATOR(pg_catalog.=) c.tenant_id
 	   AND r.state OPERATOR(pg_catalog.=) 'in_flight'
-	   AND r.claimed_by OPERATOR(pg_catalog.=) $2
+	   -- "+ 0": a filter, never an index condition.  The generic plan
+	   -- otherwise reads every job in flight for the worker (thousands)
+	   -- through requests_in_flight_idx to update a group of them.
+	   AND r.claimed_by OPERATOR(pg_catalog.+) 0 OPERATOR(pg_catalog.=) $2
 	RETURNING 1),
 calls AS (
 	INSERT INTO aigov.attempts (job_id, tenant_id, attempt, key_id, provider,
