@@ -344,7 +344,8 @@ CREATE FUNCTION aigov._claim_batch(batch integer, worker_pid integer)
 				   workload_class text, deadline timestamptz, tenant_group text,
 				   admitted boolean, rpm bigint, tpm bigint, tpd bigint,
 				   soft_limit_pct integer, hard_cap boolean, weight integer,
-				   est_prompt_tokens bigint, est_charged_prompt_tokens bigint)
+				   est_prompt_tokens bigint, est_charged_prompt_tokens bigint,
+				   deferred boolean)
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
@@ -370,7 +371,8 @@ RETURNING r.id, r.tenant_id, r.model, r.body::pg_catalog.text, r.attempts,
 		  r.failures, r.est_tokens, r.workload_class, r.deadline, t.tenant_group,
 		  r.admitted, COALESCE(t.rpm, tr.rpm)::pg_catalog.int8,
 		  COALESCE(t.tpm, tr.tpm), COALESCE(t.tpd, tr.tpd), t.soft_limit_pct,
-		  t.hard_cap, tr.weight, r.est_prompt_tokens, r.est_charged_prompt_tokens;
+		  t.hard_cap, tr.weight, r.est_prompt_tokens, r.est_charged_prompt_tokens,
+		  r.not_before OPERATOR(pg_catalog.>) r.created_at;
 END
 $$;
 COMMENT ON FUNCTION aigov._claim_batch(integer, integer) IS 'Claims due jobs for a worker with SKIP LOCKED (internal)';

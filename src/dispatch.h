@@ -43,6 +43,8 @@ typedef struct AigovJob
 	char	   *tenant_group;	/* NULL = none */
 	TimestampTz deadline;		/* 0 = none */
 	bool		admitted;		/* the tenant was charged for it already */
+	bool		deferred;		/* it waited in the queue before (not_before
+								 * later than its creation) */
 	AigovTenantLimits tenant_limits;
 
 	/* admission and routing (quota.c) */

@@ -195,6 +195,7 @@ aigov_router_key_init(AigovKeyState *key, int64_t rpm, int64_t tpm,
 	key->exhausted_until_us = 0;
 	key->rate_limited_total = 0;
 	key->completed_total = 0;
+	key->booked_until_us = 0;
 }
 
 /*
@@ -593,6 +594,51 @@ infer_limit(int64_t *inferred, int64_t cfg, int64_t learned,
 			v = cut;
 	}
 	*inferred = max64(1, v);
+}
+
+/*
+ * pace_interval
+ *		How far apart the pacers let jobs of est_tokens go on this key: the
+ *		larger of one request's and est_tokens' share of the paced minute.
+ *		0 when the key's limits are unknown (its slow-start window, not
+ *		time, decides when the next job goes).
+ */
+static int64_t
+pace_interval(const AigovKeyState *key, int64_t est_tokens)
+{
+	int64_t		interval = 0;
+
+	if (key->req_pace.limit > 0)
+		interval = aigov_bucket_muldiv(key->req_pace.period_us, 1,
+									   key->req_pace.limit, true);
+	if (key->tok_pace.limit > 0 && est_tokens > 0)
+		interval = max64(interval,
+						 aigov_bucket_muldiv(key->tok_pace.period_us, est_tokens,
+											 key->tok_pace.limit, true));
+	return interval;
+}
+
+int64_t
+aigov_router_next_slot(const AigovKeyState *key, int64_t est_tokens,
+					   int64_t now_us)
+{
+	int64_t		at;
+	AigovRouterStatus st = aigov_router_headroom(key, est_tokens, now_us, &at);
+
+	if (st != AIGOV_ROUTER_OK && st != AIGOV_ROUTER_WAIT)
+		return INT64_MAX;
+	return max64(at, key->booked_until_us);
+}
+
+int64_t
+aigov_router_book(AigovKeyState *key, int64_t est_tokens, int64_t now_us)
+{
+	int64_t		slot = aigov_router_next_slot(key, est_tokens, now_us);
+
+	if (slot == INT64_MAX)
+		return slot;
+	key->booked_until_us = sat_add(slot, pace_interval(key, est_tokens));
+	return slot;
 }
 
 /*

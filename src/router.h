@@ -147,6 +147,9 @@ typedef struct AigovKeyState
 	int64_t		exhausted_until_us; /* from a 429; 0 = not exhausted */
 	int64_t		rate_limited_total;
 	int64_t		completed_total;
+
+	/* jobs waiting for this key come due one pace interval apart up to here */
+	int64_t		booked_until_us;
 } AigovKeyState;
 
 extern void aigov_router_report_init(AigovRateReport *report);
@@ -194,6 +197,19 @@ extern void aigov_router_fold_report(AigovKeyState *key,
 									 const AigovKeyTicket *ticket,
 									 const AigovRateReport *report,
 									 int64_t now_us);
+
+/*
+ * Waiting jobs: when a job finds no headroom, it waits for the next free
+ * slot of a key, after the jobs already waiting for that key, and books
+ * it.  next_slot changes nothing; book returns the same instant and moves
+ * the key's booking horizon one pace interval on.  INT64_MAX: the key can
+ * never take the job (disabled, or the job exceeds a limit).  A booking
+ * reserves nothing: it only spreads the waiting jobs' not_before.
+ */
+extern int64_t aigov_router_next_slot(const AigovKeyState *key,
+									  int64_t est_tokens, int64_t now_us);
+extern int64_t aigov_router_book(AigovKeyState *key, int64_t est_tokens,
+								 int64_t now_us);
 
 extern bool aigov_router_limits_known(const AigovKeyState *key);
 extern int64_t aigov_router_utilisation_ppm(const AigovKeyState *key,

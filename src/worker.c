@@ -132,11 +132,19 @@ static dlist_head ready = DLIST_STATIC_INIT(ready);
 static int64 route_blocked_until = INT64_MAX;
 
 /*
- * How many jobs the next claim takes.  While keys are saturated a claim
- * takes what was sent last time (at least one, to probe), so the queue is
- * not churned by jobs claimed only to be put back: a saturated key frees
- * one slot at a time, and every enqueue wakes the worker.  It doubles back
- * to aigov.claim_batch as soon as batches go out whole.
+ * Set when a job that had waited before found no key again: claims came
+ * too early, and claiming more before a key frees up would only churn the
+ * queue.  (Jobs seen for the first time are booked out of the way instead,
+ * so the claims may go on down the queue.)
+ */
+static bool route_deferred_again = false;
+
+/*
+ * How many jobs the next claim takes.  When jobs that had waited before
+ * found no key again, a claim takes what was sent last time (at least
+ * one, to probe), so the queue is not churned by jobs claimed only to be
+ * put back: a saturated key frees one slot at a time, and every enqueue
+ * wakes the worker.  Otherwise it doubles back to aigov.claim_batch.
  */
 static int	claim_limit = INT_MAX;
 
@@ -423,8 +431,49 @@ job_charge(const AigovJob *job, const int *cand, int ncand)
  *		job's cost is reserved on the chosen key.  On WAIT, *wait_until is
  *		the earliest time any candidate will have headroom.
  */
+/*
+ * book_slot
+ *		When a job that found no key may try again.  A job seen for the
+ *		first time books the next free slot of the candidate that offers
+ *		the earliest one, behind the jobs already waiting for it, so that
+ *		waiting jobs come due one pace interval apart rather than all when
+ *		the key frees up (each of them would be claimed and put back again).
+ *		A job that waited before keeps its place: it waits only for the key.
+ */
+static int64
+book_slot(AigovJob *job, const int *cand, const AigovKeyState *states,
+		  const bool *eligible, int ncand, int64 key_free_at, int64 now_us)
+{
+	int			best = -1;
+	int64		best_slot = INT64_MAX;
+	int64		slot;
+	CachedKey  *key;
+
+	if (job->deferred)
+		return key_free_at;
+	for (int i = 0; i < ncand; i++)
+	{
+		if (!eligible[i])
+			continue;
+		slot = aigov_router_next_slot(&states[i], job->charge_tokens, now_us);
+		if (slot < best_slot)
+		{
+			best_slot = slot;
+			best = i;
+		}
+	}
+	if (best < 0)
+		return key_free_at;
+	key = &keys[cand[best]];
+	SpinLockAcquire(&key->shared->mutex);
+	slot = aigov_router_book(&key->shared->state, job->charge_tokens, now_us);
+	SpinLockRelease(&key->shared->mutex);
+	return slot == INT64_MAX ? key_free_at : Max(slot, key_free_at);
+}
+
 static RouteResult
-route_job(AigovJob *job, int64 now_us, CachedKey **chosen, int64 *wait_until)
+route_job(AigovJob *job, int64 now_us, CachedKey **chosen, int64 *wait_until,
+		  int64 *key_free_at)
 {
 	CachedRoute probe;
 	int			lo = 0,
@@ -437,6 +486,7 @@ route_job(AigovJob *job, int64 now_us, CachedKey **chosen, int64 *wait_until)
 	int64		earliest;
 	AigovRouterStatus rs;
 
+	*key_free_at = INT64_MAX;
 	probe.model = job->model;
 	while (lo < hi)
 	{
@@ -506,7 +556,9 @@ route_job(AigovJob *job, int64 now_us, CachedKey **chosen, int64 *wait_until)
 		}
 		if (rs != AIGOV_ROUTER_OK)
 		{
-			*wait_until = Min(*wait_until, earliest);
+			*key_free_at = Min(*wait_until, earliest);
+			*wait_until = book_slot(job, cand, states, eligible, ncand,
+									*key_free_at, now_us);
 			return ROUTE_WAIT;
 		}
 
@@ -1120,6 +1172,7 @@ claim_jobs(int n)
 		d = SPI_getbinval(tuple, tupdesc, 19, &isnull);
 		job->charged_prompt_tokens = isnull ? job->est_prompt_tokens : DatumGetInt64(d);
 		job->charge_tokens = job->est_tokens;
+		job->deferred = DatumGetBool(SPI_getbinval(tuple, tupdesc, 20, &isnull));
 		dlist_push_tail(&claimed, &job->node);
 	}
 	MemoryContextSwitchTo(old);
@@ -1234,6 +1287,7 @@ plan_job(AigovJob *job, TimestampTz *next_due)
 	int64		now_us = to_unix_us(now);
 	CachedKey  *key = NULL;
 	int64		wait_until;
+	int64		key_free_at;
 
 	if (job->deadline != 0 && job->deadline < now)
 	{
@@ -1294,7 +1348,7 @@ plan_job(AigovJob *job, TimestampTz *next_due)
 		}
 	}
 
-	switch (route_job(job, now_us, &key, &wait_until))
+	switch (route_job(job, now_us, &key, &wait_until, &key_free_at))
 	{
 		case ROUTE_NONE:
 			refund_tenant(job, now_us);
@@ -1305,7 +1359,13 @@ plan_job(AigovJob *job, TimestampTz *next_due)
 			free_job(job);
 			return false;
 		case ROUTE_WAIT:
-			route_blocked_until = Min(route_blocked_until, wait_until);
+			key_free_at = Min(key_free_at, wait_until);
+			route_blocked_until = Min(route_blocked_until, key_free_at);
+			if (job->deferred)
+				route_deferred_again = true;
+			/* a job with a deadline does not wait behind the others' bookings */
+			if (job->deadline != 0 && from_unix_us(wait_until) > job->deadline)
+				wait_until = key_free_at;
 			if (job->deadline != 0 && from_unix_us(wait_until) > job->deadline)
 			{
 				refund_tenant(job, now_us);
@@ -1564,7 +1624,11 @@ AigovWorkerMain(Datum main_arg)
 		gen = pg_atomic_read_u64(&AigovState->config_generation);
 		need_reload = (gen != seen_config_generation);
 		if (now >= next_poll)
+		{
+			/* the deadline is spent: the next one is set anew */
 			work_maybe = true;
+			next_poll = now + (int64) aigov_idle_poll_ms * 1000;
+		}
 
 		if (ShutdownRequestPending && !draining)
 		{
@@ -1639,6 +1703,7 @@ AigovWorkerMain(Datum main_arg)
 
 			/* Admission and routing, still inside the transaction. */
 			route_blocked_until = INT64_MAX;
+			route_deferred_again = false;
 			{
 				dlist_mutable_iter iter;
 
@@ -1664,10 +1729,13 @@ AigovWorkerMain(Datum main_arg)
 			}
 
 			/*
-			 * Every job of the batch waited for a key: claiming more before
-			 * one frees up would only churn the queue.
+			 * Nothing went out and jobs that had waited before came due too
+			 * early: claiming more before a key frees up would only churn
+			 * the queue.  (Jobs booked for the first time moved out of the
+			 * way: the next claim goes on down the queue.)
 			 */
-			if (got > 0 && dlist_is_empty(&ready) && route_blocked_until < INT64_MAX)
+			if (got > 0 && dlist_is_empty(&ready) && route_blocked_until < INT64_MAX &&
+				route_deferred_again)
 			{
 				work_maybe = false;
 				next_poll = Min(next_poll, Max(from_unix_us(route_blocked_until), now));
@@ -1679,7 +1747,7 @@ AigovWorkerMain(Datum main_arg)
 
 				dlist_foreach(it, &ready)
 					sent++;
-				if (route_blocked_until < INT64_MAX)
+				if (route_deferred_again)
 					claim_limit = Max(1, sent);
 				else
 					claim_limit = claim_limit >= aigov_claim_batch / 2 ? INT_MAX : claim_limit * 2;

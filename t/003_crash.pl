@@ -52,9 +52,20 @@ for my $round (1 .. 6)
 	my $victim = $pids[ int(rand(@pids)) ];
 	kill 'KILL', $victim;
 	$kills++;
-	# a killed worker makes the postmaster restart every backend
-	$node->poll_query_until('postgres',
-		"SELECT count(*) = 2 FROM pg_stat_activity WHERE backend_type = 'aigov dispatcher'");
+	# A killed worker makes the postmaster restart every backend.  Not
+	# poll_query_until: a psql that starts while the server is still in
+	# recovery exits before it reads its query, and the write dies on
+	# EPIPE; each try here is a fresh connection that may fail.
+	my $deadline = time() + 120;
+	while (time() < $deadline)
+	{
+		my $up = eval {
+			$node->safe_psql('postgres',
+				"SELECT count(*) = 2 FROM pg_stat_activity WHERE backend_type = 'aigov dispatcher'");
+		};
+		last if defined $up && $up eq 't';
+		usleep(100_000);
+	}
 }
 ok($kills > 0, "killed $kills workers at random moments");
 

@@ -75,6 +75,69 @@ test_fresh_key(void **state)
 	assert_true(aigov_router_weight(&k, 1, T0) == 0.0);
 }
 
+/*
+ * Jobs that wait for a saturated key come due one pace interval apart,
+ * after the key's own next free moment, instead of all at that moment.
+ */
+static void
+test_booking(void **state)
+{
+	AigovKeyState k;
+	AigovKeyTicket t;
+	int64_t		at;
+	int64_t		first;
+	int64_t		prev;
+	int64_t		interval;
+
+	(void) state;
+	/* 600 rpm paced at pace_pct: one request every minute / paced limit */
+	aigov_router_key_init(&k, 600, 60000, 0, 0, 1);
+	interval = (MIN_US + k.req_pace.limit - 1) / k.req_pace.limit;
+	while (aigov_router_headroom(&k, 100, T0, &at) == AIGOV_ROUTER_OK)
+		aigov_router_reserve(&k, 100, T0, &t);
+	assert_true(at > T0);
+
+	/* next_slot is the key's own free moment, and changes nothing */
+	assert_int_equal(aigov_router_next_slot(&k, 100, T0), at);
+	assert_int_equal(aigov_router_next_slot(&k, 100, T0), at);
+
+	first = aigov_router_book(&k, 100, T0);
+	assert_int_equal(first, at);
+	prev = first;
+	for (int i = 1; i < 5; i++)
+	{
+		int64_t		slot = aigov_router_book(&k, 100, T0);
+
+		assert_int_equal(slot - prev, interval);
+		prev = slot;
+	}
+	assert_int_equal(aigov_router_next_slot(&k, 100, T0), prev + interval);
+
+	/* a token-bound job books its tokens' share of the paced minute */
+	{
+		int64_t		slot = aigov_router_book(&k, 6000, T0);
+
+		assert_true(slot >= prev + interval);
+		assert_int_equal(aigov_router_next_slot(&k, 1, T0) - slot,
+						 (MIN_US * 6000 + k.tok_pace.limit - 1) / k.tok_pace.limit);
+	}
+
+	/* bookings in the past do not hold later jobs back */
+	assert_int_equal(aigov_router_book(&k, 100, T0 + 10 * MIN_US), T0 + 10 * MIN_US);
+
+	/* a key that can never take the job books nothing */
+	prev = k.booked_until_us;
+	assert_int_equal(aigov_router_book(&k, 60001, T0), INT64_MAX);
+	assert_int_equal(k.booked_until_us, prev);
+	aigov_router_set_disabled(&k, true);
+	assert_int_equal(aigov_router_next_slot(&k, 1, T0), INT64_MAX);
+
+	/* unknown limits: no interval, each job waits for the key itself */
+	aigov_router_key_init(&k, 0, 0, 0, 0, 1);
+	assert_int_equal(aigov_router_book(&k, 100, T0), T0);
+	assert_int_equal(aigov_router_book(&k, 100, T0), T0);
+}
+
 static void
 test_weight_shape(void **state)
 {
@@ -1166,6 +1229,7 @@ main(void)
 		cmocka_unit_test(test_sim_hidden_usage),
 		cmocka_unit_test(test_sim_no_headers),
 		cmocka_unit_test(test_sim_key_pool),
+		cmocka_unit_test(test_booking),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
