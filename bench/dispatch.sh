@@ -287,6 +287,12 @@ run_concurrency() {
 		idle_anon=$((idle_anon + $(bench_rss "$pid" RssAnon)))
 	done
 	emu_post reset '{}'
+	# announced: from now on the provider states its (huge) limits in its
+	# headers, as OpenAI does; aigov.keys says nothing, so the first replies
+	# of the run teach them
+	if [ "$mode" = announced ]; then
+		emu_post keys '{"key": "k1", "rpm": 1000000000, "tpm": 1000000000000}' || return 1
+	fi
 	bench_session s "DELETE FROM aigov.attempts; DELETE FROM aigov.requests" >/dev/null
 	COMPLETED0=$(bench_session s "SELECT COALESCE(sum(completed), 0) FROM aigov.worker_status()")
 	load=$(bench_loadavg)
@@ -321,12 +327,14 @@ SELECT clock_timestamp();")
 		FROM aigov.requests")
 	close_session
 	emu_post faults '{"key": "k1", "clear": true}'
+	[ "$mode" = announced ] && emu_post keys '{"key": "k1", "rpm": null, "tpm": null}'
 	IFS='|' read -r ok run_s attempts <<<"$res"
 	CONC_ROWS+=("$(bench_row "${cfg//:/ \/ }" "$mode" "$load" "**$run_s s**" "$ok / $attempts" "**$peak**" "$max_inflight" \
 		"$((idle_rss / 1024)) MB" "$(((rss_at_max - idle_rss) / 1024)) MB" \
 		"$(awk -v d=$((rss_at_max - idle_rss)) -v n="$max_inflight" 'BEGIN {printf "%.1f", n ? d / n : 0}') kB" \
 		"$(awk -v d=$((anon_at_max - idle_anon)) -v n="$max_inflight" 'BEGIN {printf "%.1f", n ? d / n : 0}') kB")")
 	bench_log "concurrency $cfg ($mode limits): all done $run_s s after commit, peak_concurrent $peak"
+	[ "$mode" = announced ] && CONC_ANNOUNCED="$run_s s (peak_concurrent $peak)"
 	if [ "$mode" = known ]; then
 		CONC_TIME=$run_s CONC_PEAK=$peak
 		CONC_MEM=$(awk -v d=$((rss_at_max - idle_rss)) -v n="$max_inflight" 'BEGIN {printf "%.1f", n ? d / n : 0}')
@@ -387,6 +395,7 @@ if [ $want_tp = 1 ]; then
 fi
 if [ $want_conc = 1 ]; then
 	run_concurrency "$CONC_CONFIG" known || { bench_log "concurrency could not run"; FAILED=1; }
+	run_concurrency "$CONC_CONFIG" announced || { bench_log "concurrency (announced) could not run"; FAILED=1; }
 	run_concurrency "$CONC_CONFIG" learned || { bench_log "concurrency (learned) could not run"; FAILED=1; }
 fi
 if [ $want_pickup = 1 ]; then
@@ -419,7 +428,8 @@ fi
 if [ $want_conc = 1 ]; then
 	echo
 	echo "(b) concurrency and (d) memory: $CONC_JOBS jobs in one INSERT, emulator latency ${LATENCY_MS} ms"
-	echo "    limits: known = aigov.keys rpm/tpm set far above the load; learned = NULL (slow start, the emulator sends no headers)"
+	echo "    limits: known = aigov.keys rpm/tpm set far above the load; announced = NULL, the emulator's headers state huge limits from the run's first reply on;"
+	echo "    learned = NULL and no headers (slow start)"
 	echo
 	bench_row settings limits "load avg" "commit -> all succeeded" "succeeded / attempts" "emulator peak_concurrent" "max in flight (sampled)" "idle RSS" "RSS growth at max" "VmRSS / in flight" "RssAnon / in flight"
 	bench_row --- --- --- --- --- --- --- --- --- --- ---
@@ -440,7 +450,7 @@ bench_row figure target measured
 bench_row --- --- ---
 [ $want_tp = 1 ] && bench_row "(a) throughput, best setting (${TP_BEST//:/\/})" ">= 5,000 jobs/s" "$TP_BEST_RATE jobs/s"
 [ $want_tp = 1 ] && bench_row "(d) CPU per job, best setting (dispatchers)" "< 100 us" "${TP_BEST_CPU:-?} us (${TP_BEST_WCPU:-?} us)"
-[ $want_conc = 1 ] && bench_row "(b) $CONC_JOBS jobs at ${LATENCY_MS} ms, commit -> all succeeded" "<= 4 s" "${CONC_TIME:-?} s (peak_concurrent ${CONC_PEAK:-?})"
+[ $want_conc = 1 ] && bench_row "(b) $CONC_JOBS jobs at ${LATENCY_MS} ms, commit -> all succeeded" "<= 4 s" "${CONC_TIME:-?} s (peak_concurrent ${CONC_PEAK:-?}) with known limits; ${CONC_ANNOUNCED:-?} with limits announced in headers"
 [ $want_conc = 1 ] && bench_row "(d) memory per request in flight (VmRSS / RssAnon)" "-" "${CONC_MEM:-?} kB / ${CONC_ANON:-?} kB"
 [ $want_pickup = 1 ] && bench_row "(c) pickup latency p50 / p99 / max" "p99 < 10 ms" "${PICKUP_SUMMARY:-?}"
 echo "load average at end: $(bench_loadavg)"

@@ -132,12 +132,13 @@ static dlist_head ready = DLIST_STATIC_INIT(ready);
 static int64 route_blocked_until = INT64_MAX;
 
 /*
- * Set when a job that had waited before found no key again: claims came
- * too early, and claiming more before a key frees up would only churn the
- * queue.  (Jobs seen for the first time are booked out of the way instead,
- * so the claims may go on down the queue.)
+ * Set when a job found no key and could not be booked out of the way (it
+ * had waited before, or its keys' limits are unknown): claims came too
+ * early, and claiming more before a key frees up would only churn the
+ * queue.  (Jobs booked a slot moved out of the way: the claims may go on
+ * down the queue.)
  */
-static bool route_deferred_again = false;
+static bool route_claims_early = false;
 
 /*
  * How many jobs the next claim takes.  When jobs that had waited before
@@ -439,16 +440,21 @@ job_charge(const AigovJob *job, const int *cand, int ncand)
  *		waiting jobs come due one pace interval apart rather than all when
  *		the key frees up (each of them would be claimed and put back again).
  *		A job that waited before keeps its place: it waits only for the key.
+ *		*booked is false when the job only waits for the key (it waited
+ *		before, or the key's limits are unknown and a completion, not time,
+ *		will free it).
  */
 static int64
 book_slot(AigovJob *job, const int *cand, const AigovKeyState *states,
-		  const bool *eligible, int ncand, int64 key_free_at, int64 now_us)
+		  const bool *eligible, int ncand, int64 key_free_at, int64 now_us,
+		  bool *booked)
 {
 	int			best = -1;
 	int64		best_slot = INT64_MAX;
 	int64		slot;
 	CachedKey  *key;
 
+	*booked = false;
 	if (job->deferred)
 		return key_free_at;
 	for (int i = 0; i < ncand; i++)
@@ -462,18 +468,21 @@ book_slot(AigovJob *job, const int *cand, const AigovKeyState *states,
 			best = i;
 		}
 	}
-	if (best < 0)
+	if (best < 0 || !aigov_router_limits_known(&states[best]))
 		return key_free_at;
 	key = &keys[cand[best]];
 	SpinLockAcquire(&key->shared->mutex);
 	slot = aigov_router_book(&key->shared->state, job->charge_tokens, now_us);
 	SpinLockRelease(&key->shared->mutex);
-	return slot == INT64_MAX ? key_free_at : Max(slot, key_free_at);
+	if (slot == INT64_MAX)
+		return key_free_at;
+	*booked = true;
+	return Max(slot, key_free_at);
 }
 
 static RouteResult
 route_job(AigovJob *job, int64 now_us, CachedKey **chosen, int64 *wait_until,
-		  int64 *key_free_at)
+		  int64 *key_free_at, bool *booked)
 {
 	CachedRoute probe;
 	int			lo = 0,
@@ -487,6 +496,7 @@ route_job(AigovJob *job, int64 now_us, CachedKey **chosen, int64 *wait_until,
 	AigovRouterStatus rs;
 
 	*key_free_at = INT64_MAX;
+	*booked = false;
 	probe.model = job->model;
 	while (lo < hi)
 	{
@@ -558,7 +568,7 @@ route_job(AigovJob *job, int64 now_us, CachedKey **chosen, int64 *wait_until,
 		{
 			*key_free_at = Min(*wait_until, earliest);
 			*wait_until = book_slot(job, cand, states, eligible, ncand,
-									*key_free_at, now_us);
+									*key_free_at, now_us, booked);
 			return ROUTE_WAIT;
 		}
 
@@ -1288,6 +1298,7 @@ plan_job(AigovJob *job, TimestampTz *next_due)
 	CachedKey  *key = NULL;
 	int64		wait_until;
 	int64		key_free_at;
+	bool		booked;
 
 	if (job->deadline != 0 && job->deadline < now)
 	{
@@ -1348,7 +1359,7 @@ plan_job(AigovJob *job, TimestampTz *next_due)
 		}
 	}
 
-	switch (route_job(job, now_us, &key, &wait_until, &key_free_at))
+	switch (route_job(job, now_us, &key, &wait_until, &key_free_at, &booked))
 	{
 		case ROUTE_NONE:
 			refund_tenant(job, now_us);
@@ -1361,8 +1372,8 @@ plan_job(AigovJob *job, TimestampTz *next_due)
 		case ROUTE_WAIT:
 			key_free_at = Min(key_free_at, wait_until);
 			route_blocked_until = Min(route_blocked_until, key_free_at);
-			if (job->deferred)
-				route_deferred_again = true;
+			if (!booked)
+				route_claims_early = true;
 			/* a job with a deadline does not wait behind the others' bookings */
 			if (job->deadline != 0 && from_unix_us(wait_until) > job->deadline)
 				wait_until = key_free_at;
@@ -1703,7 +1714,7 @@ AigovWorkerMain(Datum main_arg)
 
 			/* Admission and routing, still inside the transaction. */
 			route_blocked_until = INT64_MAX;
-			route_deferred_again = false;
+			route_claims_early = false;
 			{
 				dlist_mutable_iter iter;
 
@@ -1729,13 +1740,13 @@ AigovWorkerMain(Datum main_arg)
 			}
 
 			/*
-			 * Nothing went out and jobs that had waited before came due too
-			 * early: claiming more before a key frees up would only churn
-			 * the queue.  (Jobs booked for the first time moved out of the
+			 * Nothing went out and jobs that could not be booked out of the
+			 * way found no key: claiming more before a key frees up would
+			 * only churn the queue.  (Jobs booked a slot moved out of the
 			 * way: the next claim goes on down the queue.)
 			 */
 			if (got > 0 && dlist_is_empty(&ready) && route_blocked_until < INT64_MAX &&
-				route_deferred_again)
+				route_claims_early)
 			{
 				work_maybe = false;
 				next_poll = Min(next_poll, Max(from_unix_us(route_blocked_until), now));
@@ -1747,7 +1758,7 @@ AigovWorkerMain(Datum main_arg)
 
 				dlist_foreach(it, &ready)
 					sent++;
-				if (route_deferred_again)
+				if (route_claims_early)
 					claim_limit = Max(1, sent);
 				else
 					claim_limit = claim_limit >= aigov_claim_batch / 2 ? INT_MAX : claim_limit * 2;
