@@ -416,39 +416,57 @@ CREATE TYPE aigov._completion_row AS (
 );
 COMMENT ON TYPE aigov._completion_row IS 'A job''s completion as the workers write it (internal)';
 
+/*
+ * The group drives the UPDATE, whatever the planner thinks of
+ * aigov.requests: the session keeps the plan, and a join planned while the
+ * table was nearly empty may scan the jobs and check each against the
+ * group, which is quadratic once thousands are in flight.  So the jobs'
+ * row addresses are found first, one primary-key probe per record (LATERAL
+ * leaves no other order), and the UPDATE reaches each row by its address;
+ * with sequential scans off, no other path to the rows remains.  A row a
+ * concurrent cancel changed meanwhile is skipped, as the tests below would
+ * skip it.
+ */
 CREATE FUNCTION aigov._complete(records aigov._completion_row[], worker_pid integer)
 	RETURNS bigint
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
+	SET enable_seqscan = off
 	AS $$
 #variable_conflict use_column
 DECLARE
 	n bigint;
 BEGIN
-WITH done AS (
+WITH t AS MATERIALIZED (
+	SELECT c.*, l.tid
+	  FROM pg_catalog.unnest($1) AS c,
+		   LATERAL (SELECT q.ctid AS tid FROM aigov.requests q
+					 WHERE q.id OPERATOR(pg_catalog.=) c.id
+					   AND q.tenant_id OPERATOR(pg_catalog.=) c.tenant_id
+					 LIMIT 1) AS l),
+done AS (
 	UPDATE aigov.requests r
-	   SET state = c.state,
-		   attempts = COALESCE(c.attempts, r.attempts),
-		   admitted = COALESCE(c.admitted, r.admitted),
-		   failures = COALESCE(c.failures, r.failures),
-		   not_before = COALESCE(c.not_before, r.not_before),
-		   finished_at = CASE WHEN c.state OPERATOR(pg_catalog.=) 'queued' THEN NULL
+	   SET state = t.state,
+		   attempts = COALESCE(t.attempts, r.attempts),
+		   admitted = COALESCE(t.admitted, r.admitted),
+		   failures = COALESCE(t.failures, r.failures),
+		   not_before = COALESCE(t.not_before, r.not_before),
+		   finished_at = CASE WHEN t.state OPERATOR(pg_catalog.=) 'queued' THEN NULL
 						 ELSE pg_catalog.clock_timestamp() END,
 		   claimed_by = NULL,
-		   response = c.response::pg_catalog.jsonb,
-		   raw_response = c.raw_response::pg_catalog.jsonb,
-		   error_class = c.error_class, error = c.error::pg_catalog.jsonb,
-		   prompt_tokens = c.prompt_tokens, completion_tokens = c.completion_tokens,
-		   key_id = COALESCE(c.key_id, r.key_id),
-		   served_provider = COALESCE(c.provider, r.served_provider),
-		   served_model = COALESCE(c.model, r.served_model)
-	  FROM pg_catalog.unnest($1) AS c
-	 WHERE r.id OPERATOR(pg_catalog.=) c.id
-	   AND r.tenant_id OPERATOR(pg_catalog.=) c.tenant_id
-	   AND r.state OPERATOR(pg_catalog.=) 'in_flight'
-	   -- "+ 0": a filter, never an index condition.  The generic plan
-	   -- otherwise reads every job in flight for the worker (thousands)
-	   -- through requests_in_flight_idx to update a group of them.
+		   response = t.response::pg_catalog.jsonb,
+		   raw_response = t.raw_response::pg_catalog.jsonb,
+		   error_class = t.error_class, error = t.error::pg_catalog.jsonb,
+		   prompt_tokens = t.prompt_tokens, completion_tokens = t.completion_tokens,
+		   key_id = COALESCE(t.key_id, r.key_id),
+		   served_provider = COALESCE(t.provider, r.served_provider),
+		   served_model = COALESCE(t.model, r.served_model)
+	  FROM t
+	 WHERE r.ctid OPERATOR(pg_catalog.=) t.tid
+	   -- "|| ''" and "+ 0": filters, never index conditions, and not the
+	   -- predicate of requests_in_flight_idx, which would be a way to read
+	   -- every job in flight for the worker.
+	   AND r.state OPERATOR(pg_catalog.||) '' OPERATOR(pg_catalog.=) 'in_flight'
 	   AND r.claimed_by OPERATOR(pg_catalog.+) 0 OPERATOR(pg_catalog.=) $2
 	RETURNING 1),
 calls AS (
