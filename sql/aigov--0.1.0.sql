@@ -337,6 +337,10 @@ CREATE TRIGGER compat_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ai
  * PL/pgSQL, not SQL, because PL/pgSQL keeps a statement's plan for the
  * session where an SQL function is parsed and planned again at every
  * call (most of a dispatcher's time when calls carry a job or two).
+ * A kept plan may have been made while aigov.requests was nearly empty,
+ * so each of them turns sequential scans off and reaches rows only
+ * through the index or row address meant for it: finished jobs pile up in
+ * this table, and no queue operation may read them.
  */
 CREATE FUNCTION aigov._claim_batch(batch integer, worker_pid integer)
 	RETURNS TABLE (id bigint, tenant_id text, model text, body text,
@@ -348,12 +352,17 @@ CREATE FUNCTION aigov._claim_batch(batch integer, worker_pid integer)
 				   deferred boolean)
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
+	SET enable_seqscan = off
 	AS $$
 #variable_conflict use_column
 BEGIN
+-- Like aigov._complete, below: the claimed rows are reached by the address
+-- the claim locked, and sequential scans are off, so a plan the session
+-- kept from a nearly empty table cannot sort the whole table or scan it
+-- once per claimed job.
 RETURN QUERY
 WITH c AS (
-	SELECT q.id, q.tenant_id FROM aigov.requests q
+	SELECT q.ctid AS tid, q.id, q.tenant_id FROM aigov.requests q
 	 WHERE q.state OPERATOR(pg_catalog.=) 'queued'
 	   AND q.not_before OPERATOR(pg_catalog.<=) pg_catalog.clock_timestamp()
 	 ORDER BY q.priority DESC, q.not_before, q.id
@@ -365,8 +374,7 @@ UPDATE aigov.requests r
   FROM c
   LEFT JOIN aigov.tenants t ON t.tenant_id OPERATOR(pg_catalog.=) c.tenant_id
   LEFT JOIN aigov.tiers tr ON tr.tier OPERATOR(pg_catalog.=) t.tier
- WHERE r.id OPERATOR(pg_catalog.=) c.id
-   AND r.tenant_id OPERATOR(pg_catalog.=) c.tenant_id
+ WHERE r.ctid OPERATOR(pg_catalog.=) c.tid
 RETURNING r.id, r.tenant_id, r.model, r.body::pg_catalog.text, r.attempts,
 		  r.failures, r.est_tokens, r.workload_class, r.deadline, t.tenant_group,
 		  r.admitted, COALESCE(t.rpm, tr.rpm)::pg_catalog.int8,
@@ -495,6 +503,7 @@ CREATE FUNCTION aigov._requeue_orphans(worker_pid integer, at_startup boolean,
 	RETURNS bigint
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
+	SET enable_seqscan = off
 	AS $$
 #variable_conflict use_column
 DECLARE
@@ -532,6 +541,7 @@ CREATE FUNCTION aigov._expire_overdue()
 	RETURNS bigint
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
+	SET enable_seqscan = off
 	AS $$
 #variable_conflict use_column
 DECLARE
