@@ -820,6 +820,27 @@ settle_key(AigovJob *job, const AigovClassification *cls, int64 charged,
 }
 
 /*
+ * record_window
+ *		One rate-limit window of a reply's headers into the attempts row:
+ *		its limit, remaining and reset fields, which follow each other in
+ *		aigov._completion_row from limit_field on.
+ */
+static void
+record_window(AigovCompletion *rec, AigovCompletionField limit_field,
+			  const AigovRateWindow *w)
+{
+	StaticAssertStmt(CF_REMAINING_REQUESTS == CF_LIMIT_REQUESTS + 1 &&
+					 CF_RESET_REQUESTS == CF_LIMIT_REQUESTS + 2 &&
+					 CF_REMAINING_TOKENS == CF_LIMIT_TOKENS + 1 &&
+					 CF_RESET_TOKENS == CF_LIMIT_TOKENS + 2,
+					 "a window's fields follow its limit field");
+	AigovCompletionInt8(rec, limit_field, w->limit, w->limit >= 0);
+	AigovCompletionInt8(rec, limit_field + 1, w->remaining, w->remaining >= 0);
+	AigovCompletionTimestamp(rec, limit_field + 2, from_unix_us(w->reset_at_us),
+							 w->reset_at_us > 0);
+}
+
+/*
  * finish_job
  *		Classifies a finished provider call and queues its completion: the
  *		job's new state and one attempts row.
@@ -991,18 +1012,8 @@ finish_job(AigovJob *job, TimestampTz *next_due)
 	AigovCompletionTimestamp(rec, CF_STARTED_AT, job->started_at, true);
 	AigovCompletionTimestamp(rec, CF_FINISHED_AT, job->finished_at, true);
 	AigovCompletionInt8(rec, CF_EST_TOKENS, job->est_tokens, true);
-	AigovCompletionInt8(rec, CF_LIMIT_REQUESTS, job->rate.requests.limit,
-						job->rate.requests.limit >= 0);
-	AigovCompletionInt8(rec, CF_REMAINING_REQUESTS, job->rate.requests.remaining,
-						job->rate.requests.remaining >= 0);
-	AigovCompletionTimestamp(rec, CF_RESET_REQUESTS, from_unix_us(job->rate.requests.reset_at_us),
-							 job->rate.requests.reset_at_us > 0);
-	AigovCompletionInt8(rec, CF_LIMIT_TOKENS, job->rate.tokens.limit,
-						job->rate.tokens.limit >= 0);
-	AigovCompletionInt8(rec, CF_REMAINING_TOKENS, job->rate.tokens.remaining,
-						job->rate.tokens.remaining >= 0);
-	AigovCompletionTimestamp(rec, CF_RESET_TOKENS, from_unix_us(job->rate.tokens.reset_at_us),
-							 job->rate.tokens.reset_at_us > 0);
+	record_window(rec, CF_LIMIT_REQUESTS, &job->rate.requests);
+	record_window(rec, CF_LIMIT_TOKENS, &job->rate.tokens);
 	AigovCompletionTimestamp(rec, CF_RETRY_AFTER, from_unix_us(cls.retry_at_us),
 							 cls.retry_at_us > 0 &&
 							 aigov_protocol_class_is_rate_limit(cls.cls));

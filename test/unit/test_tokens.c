@@ -276,13 +276,13 @@ has_media(const json_t *request)
 }
 
 /*
- * Real provider counts: every recorded text-only exchange whose response
- * reports usage.prompt_tokens. Exchanges with images or audio are left out:
- * their cost depends on the media, which the body does not describe (the
- * docs compare them separately).
+ * Calls check(name, capture) for every recorded exchange and returns how
+ * many of them it accepted (returned true for).
  */
-static void
-test_captures_within_bounds(void **state)
+typedef bool (*CaptureCheck) (const char *name, const Capture *cap);
+
+static int
+for_each_capture(CaptureCheck check)
 {
 	DIR		   *dir = opendir(CAPTURES_DIR);
 	struct dirent *entry;
@@ -298,24 +298,44 @@ test_captures_within_bounds(void **state)
 			continue;
 		snprintf(path, sizeof(path), CAPTURES_DIR "/%s", entry->d_name);
 		load_capture(path, &cap);
-		if (json_is_object(cap.request) && json_is_integer(cap.prompt_tokens) &&
-			!has_media(cap.request))
-		{
-			AigovTokenEstimate est = estimate_ok(cap.request_text);
-			int64_t		real = json_integer_value(cap.prompt_tokens);
-			int64_t		diff = est.prompt_tokens - real;
-
-			if ((diff > CAPTURE_SLACK || diff < -CAPTURE_SLACK) &&
-				(diff > CAPTURE_BOUND * real || diff < -CAPTURE_BOUND * real))
-				fail_msg("%s: estimate %lld, provider counted %lld",
-						 entry->d_name, (long long) est.prompt_tokens,
-						 (long long) real);
+		if (check(entry->d_name, &cap))
 			checked++;
-		}
 		free_capture(&cap);
 	}
 	closedir(dir);
-	assert_true(checked >= MIN_CAPTURES);
+	return checked;
+}
+
+/*
+ * Real provider counts: every recorded text-only exchange whose response
+ * reports usage.prompt_tokens. Exchanges with images or audio are left out:
+ * their cost depends on the media, which the body does not describe (the
+ * docs compare them separately).
+ */
+static bool
+check_prompt_count(const char *name, const Capture *cap)
+{
+	AigovTokenEstimate est;
+	int64_t		real;
+	int64_t		diff;
+
+	if (!json_is_object(cap->request) || !json_is_integer(cap->prompt_tokens) ||
+		has_media(cap->request))
+		return false;
+	est = estimate_ok(cap->request_text);
+	real = json_integer_value(cap->prompt_tokens);
+	diff = est.prompt_tokens - real;
+	if ((diff > CAPTURE_SLACK || diff < -CAPTURE_SLACK) &&
+		(diff > CAPTURE_BOUND * real || diff < -CAPTURE_BOUND * real))
+		fail_msg("%s: estimate %lld, provider counted %lld",
+				 name, (long long) est.prompt_tokens, (long long) real);
+	return true;
+}
+
+static void
+test_captures_within_bounds(void **state)
+{
+	assert_true(for_each_capture(check_prompt_count) >= MIN_CAPTURES);
 }
 
 /*
@@ -329,44 +349,31 @@ test_captures_within_bounds(void **state)
 #define MIN_CHARGED_CAPTURES 15
 #define CHARGE_BOUND 0.10
 
+static bool
+check_charge(const char *name, const Capture *cap)
+{
+	AigovTokenEstimate est;
+	int64_t		real;
+	int64_t		diff;
+
+	if (!json_is_object(cap->request) || cap->limit_tokens <= 0 ||
+		cap->remaining_tokens < 0 ||
+		aigov_tokens_estimate_request(cap->request_text, strlen(cap->request_text),
+									  &est) != AIGOV_TOKENS_OK)
+		return false;
+	real = cap->limit_tokens - cap->remaining_tokens;
+	diff = est.charged_prompt_tokens - real;
+	if ((diff > CHARGE_SLACK || diff < -CHARGE_SLACK) &&
+		(diff > CHARGE_BOUND * real || diff < -CHARGE_BOUND * real))
+		fail_msg("%s: modelled charge %lld, provider charged %lld",
+				 name, (long long) est.charged_prompt_tokens, (long long) real);
+	return true;
+}
+
 static void
 test_capture_charges(void **state)
 {
-	DIR		   *dir = opendir(CAPTURES_DIR);
-	struct dirent *entry;
-	int			checked = 0;
-
-	(void) state;
-	assert_non_null(dir);
-	while ((entry = readdir(dir)) != NULL)
-	{
-		char		path[512];
-		Capture		cap;
-
-		if (strstr(entry->d_name, ".yaml") == NULL)
-			continue;
-		snprintf(path, sizeof(path), CAPTURES_DIR "/%s", entry->d_name);
-		load_capture(path, &cap);
-		if (json_is_object(cap.request) && cap.limit_tokens > 0 &&
-			cap.remaining_tokens >= 0 &&
-			aigov_tokens_estimate_request(cap.request_text, strlen(cap.request_text),
-										  &(AigovTokenEstimate) {0}) == AIGOV_TOKENS_OK)
-		{
-			AigovTokenEstimate est = estimate_ok(cap.request_text);
-			int64_t		real = cap.limit_tokens - cap.remaining_tokens;
-			int64_t		model = est.charged_prompt_tokens;
-			int64_t		diff = model - real;
-
-			if ((diff > CHARGE_SLACK || diff < -CHARGE_SLACK) &&
-				(diff > CHARGE_BOUND * real || diff < -CHARGE_BOUND * real))
-				fail_msg("%s: modelled charge %lld, provider charged %lld",
-						 entry->d_name, (long long) model, (long long) real);
-			checked++;
-		}
-		free_capture(&cap);
-	}
-	closedir(dir);
-	assert_true(checked >= MIN_CHARGED_CAPTURES);
+	assert_true(for_each_capture(check_charge) >= MIN_CHARGED_CAPTURES);
 }
 
 /* Empty and trivial texts. */
