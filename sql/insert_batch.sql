@@ -49,6 +49,20 @@ SELECT state, attempts, response, error_class, key_id, served_provider, degraded
 	   est_tokens > 10 AS estimated, model
   FROM aigov.requests WHERE body->>'max_tokens' = '10';
 
+-- What an OpenAI-style limiter will count for the prompt: message text
+-- bytes / 4, rounded up, plus 2 a message; roles and tool definitions are
+-- not counted ("Hello!": 2 + 2; with a system message of 28 bytes: 7 + 2
+-- more, the tool changing nothing).
+INSERT INTO aigov.requests (tenant_id, body) VALUES
+	('acme', '{"model": "gpt-test", "messages": [{"role": "user", "content": "Hello!"}]}'),
+	('acme', '{"model": "gpt-test", "messages": [{"role": "system", "content": "You are a helpful assistant."},
+		{"role": "user", "content": "Hello!"}],
+		"tools": [{"type": "function", "function": {"name": "lookup", "description": "Finds a record by its id", "parameters": {"type": "object"}}}]}');
+SELECT jsonb_array_length(body->'messages') AS messages, body ? 'tools' AS tools,
+	   est_charged_prompt_tokens, est_prompt_tokens > est_charged_prompt_tokens AS tokens_counted_more
+  FROM aigov.requests WHERE body->'messages'->-1->>'content' = 'Hello!' ORDER BY id;
+DELETE FROM aigov.requests WHERE body->'messages'->-1->>'content' = 'Hello!';
+
 -- Tenant and model lookups are reused within one statement only: a change
 -- made by an earlier statement of the same transaction is seen by the next.
 BEGIN;
