@@ -81,13 +81,7 @@ bench_session_close_all() {
 	SESSION_OPEN=0
 }
 
-aigov_install_deps || exit 1
-aigov_scratch
-bench_log "building aigov and the emulator (private PostgreSQL copy in $AIGOV_TMP/pg)"
-bench_private_build || exit 1
-ulimit -n "$(ulimit -Hn)" 2>/dev/null
-
-START_LOAD=$(bench_loadavg)
+bench_prepare || exit 1
 bench_log "load average at start: $START_LOAD"
 
 # One key without any limit: the emulator sends no rate-limit headers and

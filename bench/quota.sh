@@ -84,12 +84,7 @@ WARMUP=60
 [ "$MINUTES" -lt 2 ] && WARMUP=20
 WINDOW_MIN=$(awk -v a="$DURATION" -v b="$WARMUP" 'BEGIN {printf "%.4f", (a - b) / 60}')
 
-aigov_install_deps || exit 1
-aigov_scratch
-bench_log "building aigov and the emulator (private PostgreSQL copy in $AIGOV_TMP/pg)"
-bench_private_build || exit 1
-ulimit -n "$(ulimit -Hn)" 2>/dev/null
-START_LOAD=$(bench_loadavg)
+bench_prepare || exit 1
 
 # ---------- plumbing ----------
 

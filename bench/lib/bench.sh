@@ -272,3 +272,15 @@ bench_rss() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status" 2>/dev/null 
 # ---------- formatting ----------
 
 bench_row() { printf '| %s ' "$@"; printf '|\n'; }
+
+# bench_prepare: what every benchmark does first: install what is missing,
+# a scratch folder, a private build of aigov and the emulator, the open
+# file limit raised for thousands of calls in flight; sets START_LOAD.
+bench_prepare() {
+	aigov_install_deps || return 1
+	aigov_scratch
+	bench_log "building aigov and the emulator (private PostgreSQL copy in $AIGOV_TMP/pg)"
+	bench_private_build || return 1
+	ulimit -n "$(ulimit -Hn)" 2>/dev/null
+	START_LOAD=$(bench_loadavg)
+}
