@@ -28,6 +28,7 @@
 
 #include <jansson.h>
 
+#include "json_scan.h"
 #include "protocol.h"
 
 typedef enum HeaderField
@@ -491,6 +492,46 @@ classify_stream(const AigovRateHeaders *h, const char *body, size_t len,
 		set_bad(out, chunks > 0 ? "truncated_stream" : "empty_stream");
 }
 
+/*
+ * The common success, a completion object with its choices, read without
+ * a tree (json_scan.h): true if the body is one, with out->usage read as
+ * usage_from() reads it.  False sends the body to jansson.
+ */
+static bool
+scan_completion(const char *body, size_t len, AigovClassification *out)
+{
+	enum
+	{
+		ROOT, CHOICES, PROMPT, COMPLETION, CACHED, NMEMBERS
+	};
+	AigovJsonMember m[NMEMBERS] = {
+		[ROOT] = {.path = {NULL}},
+		[CHOICES] = {.path = {"choices", NULL}},
+		[PROMPT] = {.path = {"usage", "prompt_tokens", NULL}},
+		[COMPLETION] = {.path = {"usage", "completion_tokens", NULL}},
+		[CACHED] = {.path = {"usage", "prompt_tokens_details", "cached_tokens", NULL}},
+	};
+	AigovUsage *u = &out->usage;
+
+	if (!aigov_json_scan(body, len, m, NMEMBERS) ||
+		m[ROOT].type != AIGOV_JSON_OBJECT || m[CHOICES].type != AIGOV_JSON_ARRAY)
+		return false;
+	out->cls = AIGOV_CLASS_SUCCESS;
+	if (m[PROMPT].type == AIGOV_JSON_INTEGER && m[PROMPT].integer >= 0)
+	{
+		u->prompt_tokens = m[PROMPT].integer;
+		u->present = true;
+	}
+	if (m[COMPLETION].type == AIGOV_JSON_INTEGER && m[COMPLETION].integer >= 0)
+	{
+		u->completion_tokens = m[COMPLETION].integer;
+		u->present = true;
+	}
+	if (m[CACHED].type == AIGOV_JSON_INTEGER && m[CACHED].integer >= 0)
+		u->cached_tokens = m[CACHED].integer;
+	return true;
+}
+
 static void
 classify_success(const AigovRateHeaders *h, const char *body, size_t len,
 				 int64_t now_us, AigovClassification *out)
@@ -502,6 +543,8 @@ classify_success(const AigovRateHeaders *h, const char *body, size_t len,
 		classify_stream(h, body, len, now_us, out);
 		return;
 	}
+	if (scan_completion(body, len, out))
+		return;
 	root = aigov_protocol_json_parse(body, len);
 	if (!json_is_object(root))
 	{

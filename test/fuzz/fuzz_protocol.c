@@ -10,7 +10,8 @@
  * scalar parsers get the body's first bytes.  Each header line and the
  * body are copied into buffers of their exact size, so ASan reports any
  * read past the length we pass.  Invariants of the classification are
- * checked and abort on violation.
+ * checked and abort on violation, and so is the promise of
+ * src/json_scan.c: a body it accepts, jansson loads with the same members.
  *
  * Build with the Makefile beside this file (clang, -fsanitize=fuzzer), or
  * with -DAIGOV_FUZZ_STANDALONE and any compiler to replay files.
@@ -24,6 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "json_scan.h"
 #include "protocol.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -106,6 +110,32 @@ check(const AigovClassification *c)
 		abort();
 }
 
+/* What json_scan.c accepts, jansson must load, with the same members. */
+static void
+check_scan(const char *body, size_t len)
+{
+	AigovJsonMember m[3] = {
+		{.path = {NULL}},
+		{.path = {"choices", NULL}},
+		{.path = {"usage", "prompt_tokens", NULL}},
+	};
+	json_t	   *root;
+	json_t	   *prompt;
+
+	if (!aigov_json_scan(body, len, m, 3))
+		return;
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+	if (root == NULL)
+		abort();
+	prompt = json_object_get(json_object_get(root, "usage"), "prompt_tokens");
+	if ((m[0].type == AIGOV_JSON_OBJECT) != json_is_object(root) ||
+		(m[1].type == AIGOV_JSON_ARRAY) != json_is_array(json_object_get(root, "choices")) ||
+		(m[2].type == AIGOV_JSON_INTEGER) != json_is_integer(prompt) ||
+		(json_is_integer(prompt) && m[2].integer != json_integer_value(prompt)))
+		abort();
+	json_decref(root);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -143,6 +173,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	blen = (size_t) (end - body);
 	bcopy = copy_exact(body, blen);
+	check_scan(bcopy, blen);
 
 	for (int style = AIGOV_API_OPENAI; style <= AIGOV_API_GEMINI; style++)
 	{
