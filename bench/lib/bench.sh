@@ -243,6 +243,11 @@ bench_cpu_snapshot() {
 # of it is the benchmark's own loopback traffic.
 bench_sys_busy() { awk '$1 == "cpu" {print $2 + $3 + $4 + $9; exit}' /proc/stat; }
 
+# bench_sys_steal: the part of it the hypervisor gave to other guests
+# (steal), which says how busy the host is: this machine is a virtual one,
+# and a busy host slows every figure of a run, CPU time per job included.
+bench_sys_steal() { awk '$1 == "cpu" {print $9; exit}' /proc/stat; }
+
 # bench_tree_ticks ROOT: CPU ticks of ROOT and every live descendant, each
 # with the time of its children that already exited.  For $$ this is the
 # benchmark itself: the script, its psql clients and the emulator it
