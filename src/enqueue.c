@@ -119,19 +119,6 @@ lookup_slot(int *n, char **names, const char *name)
 	return i;
 }
 
-/* Columns of aigov.requests the trigger reads or resets, by name. */
-typedef struct RequestColumns
-{
-	int			tenant_id;
-	int			task_type;
-	int			workload_class;
-	int			model;
-	int			body;
-	int			est_tokens;
-	int			state;
-	int			deadline;
-} RequestColumns;
-
 /* Worker-owned columns: NULL on every new row. */
 static const char *const worker_owned_columns[] = {
 	"finished_at", "key_id", "served_provider", "served_model", "response",
@@ -143,6 +130,37 @@ static const char *const worker_owned_columns[] = {
 static const char *const zeroed_columns[] = {"attempts", "failures"};
 
 #define N_WORKER_OWNED lengthof(worker_owned_columns)
+#define N_ZEROED lengthof(zeroed_columns)
+
+/*
+ * Numbers of the columns of aigov.requests the trigger reads or sets.
+ * Found by name once per command (a search of the row type per column,
+ * per row, was a sixth of a large INSERT), for the relation they were
+ * found in: no command changes a table's columns while inserting into it.
+ */
+typedef struct RequestColumns
+{
+	Oid			relid;
+	LocalTransactionId lxid;
+	CommandId	cid;
+	int			id;
+	int			tenant_id;
+	int			task_type;
+	int			workload_class;
+	int			model;
+	int			body;
+	int			est_tokens;
+	int			est_prompt_tokens;
+	int			est_charged_prompt_tokens;
+	int			state;
+	int			deadline;
+	int			degraded;
+	int			admitted;
+	int			zeroed[N_ZEROED];
+	int			worker_owned[N_WORKER_OWNED];
+} RequestColumns;
+
+static RequestColumns request_columns_cache;
 
 /*
  * AigovEnqueueInit
@@ -187,6 +205,40 @@ column_number(TupleDesc tupdesc, const char *name)
 	if (attnum <= 0)
 		elog(ERROR, "column \"%s\" of aigov.requests is missing", name);
 	return attnum;
+}
+
+static const RequestColumns *
+request_columns(Relation rel)
+{
+	RequestColumns *c = &request_columns_cache;
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	LocalTransactionId lxid = MyProc->lxid;
+	CommandId	cid = GetCurrentCommandId(false);
+
+	if (c->relid == RelationGetRelid(rel) && c->lxid == lxid && c->cid == cid)
+		return c;
+	c->relid = InvalidOid;		/* until every column is found */
+	c->id = column_number(tupdesc, "id");
+	c->tenant_id = column_number(tupdesc, "tenant_id");
+	c->task_type = column_number(tupdesc, "task_type");
+	c->workload_class = column_number(tupdesc, "workload_class");
+	c->model = column_number(tupdesc, "model");
+	c->body = column_number(tupdesc, "body");
+	c->est_tokens = column_number(tupdesc, "est_tokens");
+	c->est_prompt_tokens = column_number(tupdesc, "est_prompt_tokens");
+	c->est_charged_prompt_tokens = column_number(tupdesc, "est_charged_prompt_tokens");
+	c->state = column_number(tupdesc, "state");
+	c->deadline = column_number(tupdesc, "deadline");
+	c->degraded = column_number(tupdesc, "degraded");
+	c->admitted = column_number(tupdesc, "admitted");
+	for (int i = 0; i < (int) N_ZEROED; i++)
+		c->zeroed[i] = column_number(tupdesc, zeroed_columns[i]);
+	for (int i = 0; i < (int) N_WORKER_OWNED; i++)
+		c->worker_owned[i] = column_number(tupdesc, worker_owned_columns[i]);
+	c->relid = RelationGetRelid(rel);
+	c->lxid = lxid;
+	c->cid = cid;
+	return c;
 }
 
 /*
@@ -558,7 +610,7 @@ aigov_requests_before_insert(PG_FUNCTION_ARGS)
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TupleDesc	tupdesc;
 	HeapTuple	tuple;
-	RequestColumns col;
+	const RequestColumns *col;
 	char	   *tenant_id;
 	char	   *model;
 	Jsonb	   *body;
@@ -581,17 +633,10 @@ aigov_requests_before_insert(PG_FUNCTION_ARGS)
 	tupdesc = RelationGetDescr(trigdata->tg_relation);
 	tuple = trigdata->tg_trigtuple;
 
-	col.tenant_id = column_number(tupdesc, "tenant_id");
-	col.task_type = column_number(tupdesc, "task_type");
-	col.workload_class = column_number(tupdesc, "workload_class");
-	col.model = column_number(tupdesc, "model");
-	col.body = column_number(tupdesc, "body");
-	col.est_tokens = column_number(tupdesc, "est_tokens");
-	col.state = column_number(tupdesc, "state");
-	col.deadline = column_number(tupdesc, "deadline");
+	col = request_columns(trigdata->tg_relation);
 
 	/* Ids come from aigov's sequence only, so no two jobs share one. */
-	(void) SPI_getbinval(tuple, tupdesc, column_number(tupdesc, "id"), &isnull);
+	(void) SPI_getbinval(tuple, tupdesc, col->id, &isnull);
 	if (!isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_GENERATED_ALWAYS),
@@ -599,14 +644,14 @@ aigov_requests_before_insert(PG_FUNCTION_ARGS)
 				 errdetail("Job ids are assigned by aigov."),
 				 errhint("Leave id out of the INSERT.")));
 
-	tenant_id = text_column(tuple, tupdesc, col.tenant_id);
+	tenant_id = text_column(tuple, tupdesc, col->tenant_id);
 	if (tenant_id == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_NOT_NULL_VIOLATION),
 				 errmsg("tenant_id of a job must not be null"),
 				 errhint("Every job belongs to a tenant of aigov.tenants.")));
 
-	d = SPI_getbinval(tuple, tupdesc, col.body, &isnull);
+	d = SPI_getbinval(tuple, tupdesc, col->body, &isnull);
 	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_NOT_NULL_VIOLATION),
@@ -614,7 +659,7 @@ aigov_requests_before_insert(PG_FUNCTION_ARGS)
 				 errhint("Pass an OpenAI chat-completions request as jsonb.")));
 	body = DatumGetJsonbP(d);
 
-	d = SPI_getbinval(tuple, tupdesc, col.deadline, &isnull);
+	d = SPI_getbinval(tuple, tupdesc, col->deadline, &isnull);
 	if (!isnull && DatumGetTimestampTz(d) < GetCurrentTransactionStartTimestamp())
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -623,44 +668,44 @@ aigov_requests_before_insert(PG_FUNCTION_ARGS)
 				 errhint("Give a deadline after now(), or none.")));
 
 	est_tokens = AigovValidateJob(tenant_id, body,
-								  text_column(tuple, tupdesc, col.task_type),
-								  text_column(tuple, tupdesc, col.workload_class),
+								  text_column(tuple, tupdesc, col->task_type),
+								  text_column(tuple, tupdesc, col->workload_class),
 								  &model, NULL, &prompt_tokens, &charged_prompt_tokens);
 
-	colnums[ncols] = column_number(tupdesc, "id");
+	colnums[ncols] = col->id;
 	values[ncols] = DirectFunctionCall1(nextval_oid,
 										ObjectIdGetDatum(job_id_sequence()));
 	nulls[ncols++] = false;
-	colnums[ncols] = col.model;
+	colnums[ncols] = col->model;
 	values[ncols] = CStringGetTextDatum(model);
 	nulls[ncols++] = false;
-	colnums[ncols] = col.est_tokens;
+	colnums[ncols] = col->est_tokens;
 	values[ncols] = Int64GetDatum(est_tokens);
 	nulls[ncols++] = false;
-	colnums[ncols] = column_number(tupdesc, "est_prompt_tokens");
+	colnums[ncols] = col->est_prompt_tokens;
 	values[ncols] = Int64GetDatum(prompt_tokens);
 	nulls[ncols++] = false;
-	colnums[ncols] = column_number(tupdesc, "est_charged_prompt_tokens");
+	colnums[ncols] = col->est_charged_prompt_tokens;
 	values[ncols] = Int64GetDatum(charged_prompt_tokens);
 	nulls[ncols++] = false;
-	colnums[ncols] = col.state;
+	colnums[ncols] = col->state;
 	values[ncols] = CStringGetTextDatum(AIGOV_STATE_QUEUED);
 	nulls[ncols++] = false;
 	for (int i = 0; i < (int) lengthof(zeroed_columns); i++)
 	{
-		colnums[ncols] = column_number(tupdesc, zeroed_columns[i]);
+		colnums[ncols] = col->zeroed[i];
 		values[ncols] = Int32GetDatum(0);
 		nulls[ncols++] = false;
 	}
-	colnums[ncols] = column_number(tupdesc, "degraded");
+	colnums[ncols] = col->degraded;
 	values[ncols] = BoolGetDatum(false);
 	nulls[ncols++] = false;
-	colnums[ncols] = column_number(tupdesc, "admitted");
+	colnums[ncols] = col->admitted;
 	values[ncols] = BoolGetDatum(aigov_submit_admitted);
 	nulls[ncols++] = false;
 	for (int i = 0; i < (int) N_WORKER_OWNED; i++)
 	{
-		colnums[ncols] = column_number(tupdesc, worker_owned_columns[i]);
+		colnums[ncols] = col->worker_owned[i];
 		values[ncols] = (Datum) 0;
 		nulls[ncols++] = true;
 	}
