@@ -108,6 +108,19 @@ INSERT INTO aigov.providers (provider, api_style, base_url) VALUES ('openai', 'o
 INSERT INTO aigov.models (provider, model, context_window, max_output_tokens)
 	VALUES ('openai', 'gpt-4o-mini', 128000, 16384);
 INSERT INTO aigov.keys (provider, label, secret) VALUES ('openai', 'k1', 'sk-bench-1');
+-- A fixed piece of CPU-bound work in a backend, timed before each
+-- throughput run: how fast the machine is at that moment.  On this
+-- virtual machine, the host's other guests slow every process by up to
+-- half from one minute to the next, and the CPU time per job with them.
+CREATE FUNCTION public.bench_reference() RETURNS numeric LANGUAGE plpgsql AS $$
+DECLARE
+	t0 timestamptz := clock_timestamp();
+	s bigint;
+BEGIN
+	SELECT sum(hashtext(i::text)) INTO s FROM generate_series(1, 1000000) i;
+	RETURN round((extract(epoch FROM clock_timestamp() - t0) * 1000)::numeric, 0);
+END
+$$;
 SQL
 
 BATCH_SQL="INSERT INTO aigov.requests (tenant_id, body)
@@ -219,14 +232,15 @@ $(perf report -q -i "$AIGOV_TMP/perf.data" --no-children --sort dso,symbol 2>/de
 TP_ROWS=()
 # per setting, the figures of its runs (space-separated), and whether
 # every run succeeded in full
-declare -A TP_RATES TP_CPUS TP_WCPUS TP_FAILED
+declare -A TP_RATES TP_CPUS TP_WCPUS TP_REFS TP_FAILED
 run_throughput() {
 	local cfg=$1 run=$2 load t0 t1 out cpu0 cpu1 emu0 emu1 res total workers rest emu_us busy0 busy1 w0 w1 self0 self1 others
-	local steal0 steal1 secs
+	local steal0 steal1 secs ref
 	apply_config "$cfg" || return 1
 	fresh_queue || return 1
 	COMPLETED0=$(bq -c "SELECT COALESCE(sum(completed), 0) FROM aigov.worker_status()")
 	open_session
+	ref=$(bench_session s "SELECT public.bench_reference()")
 	load=$(bench_loadavg)
 	w0=$EPOCHREALTIME
 	busy0=$(bench_sys_busy)
@@ -263,13 +277,14 @@ SELECT clock_timestamp();")
 	emu_us=$(us_per_job $((emu1 - emu0)) "$TP_JOBS")
 	secs=$(awk -v a="$w0" -v b="$w1" 'BEGIN {print b - a}')
 	others=$(others_pct "$busy0" "$busy1" $((total + self1 - self0)) "$secs")
-	TP_ROWS+=("$(bench_row "${cfg//:/ \/ }" "$run" "$load / $others / $(steal_pct "$steal0" "$steal1" "$secs")" "$ins_s s" "$run_s s" "**$rate**" "$ok / $attempts / $claimed" \
+	TP_ROWS+=("$(bench_row "${cfg//:/ \/ }" "$run" "$load / $others / $(steal_pct "$steal0" "$steal1" "$secs")" "$ref ms" "$ins_s s" "$run_s s" "**$rate**" "$ok / $attempts / $claimed" \
 		"$(us_per_job "$total" "$TP_JOBS")" "$(us_per_job "$workers" "$TP_JOBS")" \
 		"$(us_per_job "$rest" "$TP_JOBS")" "$emu_us")")
 	bench_log "throughput $cfg, run $run: $rate jobs/s (insert $ins_s s, run $run_s s), CPU $(us_per_job "$total" "$TP_JOBS") us/job"
 	TP_RATES[$cfg]+="${rate:-0} "
 	TP_CPUS[$cfg]+="$(us_per_job "$total" "$TP_JOBS") "
 	TP_WCPUS[$cfg]+="$(us_per_job "$workers" "$TP_JOBS") "
+	TP_REFS[$cfg]+="$ref "
 	[ "$ok" = "$TP_JOBS" ] || TP_FAILED[$cfg]=1
 }
 
@@ -288,7 +303,8 @@ tp_summarise() {
 		rate=$(median <<<"${TP_RATES[$cfg]}")
 		TP_SUMMARY_ROWS+=("$(bench_row "${cfg//:/ \/ }" "**$rate** ($(spread <<<"${TP_RATES[$cfg]}"))" \
 			"**$(median <<<"${TP_CPUS[$cfg]}")** ($(spread <<<"${TP_CPUS[$cfg]}"))" \
-			"$(median <<<"${TP_WCPUS[$cfg]}") ($(spread <<<"${TP_WCPUS[$cfg]}"))")")
+			"$(median <<<"${TP_WCPUS[$cfg]}") ($(spread <<<"${TP_WCPUS[$cfg]}"))" \
+			"$(median <<<"${TP_REFS[$cfg]}") ms ($(spread <<<"${TP_REFS[$cfg]}"))")")
 		if [ -z "${TP_FAILED[$cfg]:-}" ] && awk -v a="$rate" -v b="$TP_BEST_RATE" 'BEGIN {exit !(a > b)}'; then
 			TP_BEST=$cfg TP_BEST_RATE=$rate
 		fi
@@ -455,15 +471,16 @@ if [ $want_tp = 1 ]; then
 	echo
 	echo "(a) throughput: $TP_JOBS jobs in one INSERT, emulator at zero latency, key without limits"
 	echo "    settings = aigov.workers / claim_batch / max_in_flight; CPU in us per job (whole cluster incl. the inserting backend)"
+	echo "    reference = time of a fixed CPU-bound query just before the run (public.bench_reference()): the machine's speed at the time"
 	echo
-	bench_row settings run "load avg / others' CPU / steal" INSERT "commit -> all succeeded" "jobs/s" "succeeded / attempts / claims" "CPU total" "CPU dispatchers" "CPU rest" "emulator CPU"
-	bench_row --- --- --- --- --- --- --- --- --- --- ---
+	bench_row settings run "load avg / others' CPU / steal" reference INSERT "commit -> all succeeded" "jobs/s" "succeeded / attempts / claims" "CPU total" "CPU dispatchers" "CPU rest" "emulator CPU"
+	bench_row --- --- --- --- --- --- --- --- --- --- --- ---
 	printf '%s\n' "${TP_ROWS[@]}"
 	echo
 	echo "per setting, median of $TP_REPEAT runs (lowest-highest)"
 	echo
-	bench_row settings "jobs/s" "CPU total, us/job" "CPU dispatchers, us/job"
-	bench_row --- --- --- ---
+	bench_row settings "jobs/s" "CPU total, us/job" "CPU dispatchers, us/job" "reference"
+	bench_row --- --- --- --- ---
 	printf '%s\n' "${TP_SUMMARY_ROWS[@]}"
 	echo
 	echo "best (highest median jobs/s): ${TP_BEST:-none} at $TP_BEST_RATE jobs/s"
