@@ -51,8 +51,10 @@ say "configuring tiers, tenants, providers, models and the key pool"
 psql_demo -q <<'SQL'
 CREATE EXTENSION aigov;
 INSERT INTO aigov.tiers (tier, rpm, tpm, tpd, weight) VALUES
-  ('free', 30, 20000, 500000, 1), ('pro', 600, 400000, 20000000, 4);
-INSERT INTO aigov.tenants (tenant_id, tier) VALUES ('acme', 'pro'), ('globex', 'free');
+  ('free', 30, 20000, 500000, 1), ('pro', 600, 400000, 20000000, 4),
+  ('team', 1200, 1000000, 50000000, 2);
+INSERT INTO aigov.tenants (tenant_id, tier) VALUES
+  ('acme', 'pro'), ('globex', 'team'), ('hooli', 'free');
 INSERT INTO aigov.providers (provider, api_style, base_url) VALUES
   ('openai', 'openai', :'emu'), ('anthropic', 'anthropic', :'emu'), ('gemini', 'gemini', :'emu');
 INSERT INTO aigov.models (provider, model, context_window, max_output_tokens) VALUES
@@ -92,7 +94,10 @@ psql_demo <<'SQL' 2>&1 | grep -E 'ERROR|HINT'
 SELECT * FROM aigov.submit('initech', '{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]}');
 SQL
 
-say "tenant globex enqueues a batch of 300 jobs with one INSERT"
+# globex's tier allows 1,200 requests a minute, so the key pool sets the
+# pace of its batch: under a minute.  (On the free tier, 30 a minute, the
+# same batch would take ten; hooli shows that tier below.)
+say "tenant globex (tier team) enqueues a batch of 300 jobs with one INSERT"
 psql_demo <<'SQL'
 INSERT INTO aigov.requests (tenant_id, body, workload_class)
 SELECT 'globex', jsonb_build_object('model', 'gpt-4o-mini', 'max_tokens', 50,
@@ -100,12 +105,28 @@ SELECT 'globex', jsonb_build_object('model', 'gpt-4o-mini', 'max_tokens', 50,
        'batch'
   FROM generate_series(1, 300) i;
 DO $$
+DECLARE
+  give_up timestamptz := clock_timestamp() + interval '3 minutes';
 BEGIN
   WHILE (SELECT count(*) FROM aigov.requests WHERE state IN ('queued', 'in_flight')) > 0 LOOP
+    IF clock_timestamp() > give_up THEN
+      RAISE WARNING 'jobs still pending after 3 minutes';
+      EXIT;
+    END IF;
     PERFORM pg_sleep(0.2);
   END LOOP;
 END $$;
 SELECT state, count(*) FROM aigov.requests WHERE tenant_id = 'globex' GROUP BY state;
+SQL
+
+say "tenant hooli (tier free, 30 requests/min, hard cap) submits 40 jobs at once: the excess is refused with 429 and a retry time"
+psql_demo <<'SQL'
+SELECT s.status, s.http_status, s.reason, count(*) AS calls,
+       round(extract(epoch FROM min(s.retry_at) - now())::numeric, 1) AS first_retry_in_s
+  FROM generate_series(1, 40) i,
+       LATERAL aigov.submit('hooli', jsonb_build_object('model', 'gpt-4o-mini', 'max_tokens', 20,
+         'messages', jsonb_build_array(jsonb_build_object('role', 'user', 'content', 'question ' || i)))) s
+ GROUP BY 1, 2, 3 ORDER BY 1;
 SQL
 
 say "what aigov recorded: one attempts row per provider call, with the parsed rate-limit headers"
