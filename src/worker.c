@@ -26,6 +26,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "common/pg_prng.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
@@ -540,8 +541,14 @@ route_job(AigovJob *job, int64 now_us, CachedKey **chosen, int64 *wait_until,
 
 	for (int attempt = 0; attempt < 3; attempt++)
 	{
+		/*
+		 * The router scales all 64 bits to the keys' total weight:
+		 * random() has 31, and two of them left the top bit 0, which
+		 * confined every draw to the first half of the total and gave
+		 * the first keys in order nearly all the traffic.
+		 */
 		rs = aigov_router_choose(states, ncand, eligible, job->charge_tokens, now_us,
-								 (uint64) random() << 32 | (uint64) random(),
+								 pg_prng_uint64(&pg_global_prng_state),
 								 &pick, &earliest);
 		if (rs == AIGOV_ROUTER_NEVER)
 		{
@@ -720,7 +727,8 @@ backoff_until(TimestampTz now, int failures)
 	for (int i = 1; i < failures && window < BACKOFF_CAP_MS; i++)
 		window *= 2;
 	window = Min(window, BACKOFF_CAP_MS);
-	return now + (int64) ((window / 2 + random() % (window / 2 + 1)) * 1000);
+	return now + (int64) pg_prng_uint64_range(&pg_global_prng_state,
+											  (uint64) (window / 2), (uint64) window) * 1000;
 }
 
 static void

@@ -1,6 +1,7 @@
 # t/004_quota.pl: layers 1 and 2 at small scale against the emulator: a
 # token-bound key is never overrun, a key pool shares load by headroom
-# without 429s, and a noisy tenant is rejected while its neighbours are not.
+# without 429s, two equal keys share it about evenly, and a noisy tenant
+# is rejected while its neighbours are not.
 use strict;
 use warnings FATAL => 'all';
 use FindBin;
@@ -12,7 +13,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 my @models = map { { name => $_, provider => 'openai', max_output_tokens => 4096 } }
-  qw(gpt-tok gpt-pool gpt-noisy gpt-day);
+  qw(gpt-tok gpt-pool gpt-noisy gpt-day gpt-even);
 my $emu = start_emulator({
 	models => \@models,
 	keys => [
@@ -23,6 +24,8 @@ my $emu = start_emulator({
 		{ secret => 'sk-p3', label => 'pool-small', provider => 'openai', models => ['gpt-pool'], rpm => 30 },
 		{ secret => 'sk-n', label => 'noisy', provider => 'openai', models => ['gpt-noisy'], rpm => 10000 },
 		{ secret => 'sk-day', label => 'day', provider => 'openai', models => ['gpt-day'] },
+		{ secret => 'sk-e1', label => 'even-1', provider => 'openai', models => ['gpt-even'], rpm => 100000 },
+		{ secret => 'sk-e2', label => 'even-2', provider => 'openai', models => ['gpt-even'], rpm => 100000 },
 	] });
 
 my $node = new_aigov_node('quota', 'aigov.workers' => 2);
@@ -34,15 +37,18 @@ INSERT INTO aigov.tenants (tenant_id, tier) VALUES ('bulk', 'big'), ('tenant_a',
   ('tenant_b', 'mid'), ('tenant_c', 'mid');
 INSERT INTO aigov.providers (provider, api_style, base_url) VALUES
   ('p_tok', 'openai', '$url'), ('p_pool', 'openai', '$url'), ('p_noisy', 'openai', '$url'),
-  ('p_day', 'openai', '$url');
+  ('p_day', 'openai', '$url'), ('p_even', 'openai', '$url');
 INSERT INTO aigov.models (provider, model, context_window, max_output_tokens) VALUES
   ('p_tok', 'gpt-tok', 128000, 4096), ('p_pool', 'gpt-pool', 128000, 4096),
-  ('p_noisy', 'gpt-noisy', 128000, 4096), ('p_day', 'gpt-day', 128000, 4096);
+  ('p_noisy', 'gpt-noisy', 128000, 4096), ('p_day', 'gpt-day', 128000, 4096),
+  ('p_even', 'gpt-even', 128000, 4096);
 INSERT INTO aigov.keys (provider, label, secret, tpm_limit) VALUES ('p_tok', 'tok', 'sk-tok', 40000);
 INSERT INTO aigov.keys (provider, label, secret, tpd_limit) VALUES ('p_day', 'day', 'sk-day', 3000);
 INSERT INTO aigov.keys (provider, label, secret) VALUES
   ('p_pool', 'pool-big', 'sk-p1'), ('p_pool', 'pool-mid', 'sk-p2'), ('p_pool', 'pool-small', 'sk-p3'),
   ('p_noisy', 'noisy', 'sk-n');
+INSERT INTO aigov.keys (provider, label, secret, rpm_limit, tpm_limit) VALUES
+  ('p_even', 'even-1', 'sk-e1', 100000, 100000000), ('p_even', 'even-2', 'sk-e2', 100000, 100000000);
 });
 
 # --- token-bound: jobs of ~8,000 tokens on a 40,000 TPM key ---
@@ -74,6 +80,24 @@ my ($big, $mid, $small) = map { key_stat($stats, $_, 'successes') } qw(pool-big 
 is(key_stat($stats, $_, 'rate_limited_total'), 0, "key $_ was never overrun") for qw(pool-big pool-mid pool-small);
 ok($big > $mid && $mid > $small && $small > 0,
 	"each key took a share in the order of its size ($big / $mid / $small)");
+
+# --- two equal keys far from their limits share the load about evenly ---
+# The choice is random in proportion to headroom, so each should take half
+# of 100 jobs; below 20 or above 80 has a chance of about 1e-9.  (Random
+# draws of too few bits once sent nearly everything to the first key.)
+$node->safe_psql('postgres', q{
+INSERT INTO aigov.requests (tenant_id, body)
+SELECT 'bulk', jsonb_build_object('model', 'gpt-even', 'max_tokens', 8,
+  'messages', jsonb_build_array(jsonb_build_object('role', 'user', 'content', 'even ' || i)))
+  FROM generate_series(1, 100) i});
+ok(wait_for_jobs($node, "model = 'gpt-even' AND state = 'succeeded'", 100, 60),
+	'the two equal keys served every job');
+$stats = emulator_stats($emu);
+for my $k (qw(even-1 even-2))
+{
+	my $n = key_stat($stats, $k, 'successes');
+	ok($n >= 20 && $n <= 80, "key $k took its share of 100 jobs ($n)");
+}
 
 # --- noisy neighbour: A far over its tier is refused, B and C are not ---
 my $submit = sub {
