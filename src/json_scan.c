@@ -318,6 +318,31 @@ scan_literal(Scanner *s, const char *word)
 	return true;
 }
 
+typedef enum Separator
+{
+	SEP_BAD,					/* neither: not JSON */
+	SEP_NEXT,					/* a comma, consumed */
+	SEP_CLOSE					/* the container's closing bracket, consumed */
+} Separator;
+
+/* What follows a member or an element (after optional whitespace). */
+static Separator
+after_item(Scanner *s, unsigned char close)
+{
+	skip_whitespace(s);
+	if (s->p >= s->end)
+		return SEP_BAD;
+	if (*s->p == close)
+	{
+		s->p++;
+		return SEP_CLOSE;
+	}
+	if (*s->p != ',')
+		return SEP_BAD;
+	s->p++;
+	return SEP_NEXT;
+}
+
 /* The members of mask whose path continues with this key. */
 static MemberMask
 members_below(Scanner *s, MemberMask mask, int level, const KeySpan *key)
@@ -370,19 +395,18 @@ scan_object(Scanner *s, MemberMask mask, int level)
 		s->p++;
 		if (!scan_value(s, members_below(s, mask, level, &key), level + 1))
 			return false;
-		skip_whitespace(s);
-		if (s->p >= s->end)
-			return false;
-		if (*s->p == '}')
-			break;
-		if (*s->p != ',')
-			return false;
-		s->p++;
-		skip_whitespace(s);
+		switch (after_item(s, '}'))
+		{
+			case SEP_BAD:
+				return false;
+			case SEP_CLOSE:
+				s->nkeys = first_key;
+				return true;
+			case SEP_NEXT:
+				skip_whitespace(s);
+				break;
+		}
 	}
-	s->p++;
-	s->nkeys = first_key;
-	return true;
 }
 
 static bool
@@ -400,17 +424,16 @@ scan_array(Scanner *s)
 		/* paths run through objects only: no member lies in an array */
 		if (!scan_value(s, 0, 0))
 			return false;
-		skip_whitespace(s);
-		if (s->p >= s->end)
-			return false;
-		if (*s->p == ']')
-			break;
-		if (*s->p != ',')
-			return false;
-		s->p++;
+		switch (after_item(s, ']'))
+		{
+			case SEP_BAD:
+				return false;
+			case SEP_CLOSE:
+				return true;
+			case SEP_NEXT:
+				break;
+		}
 	}
-	s->p++;
-	return true;
 }
 
 /*
