@@ -53,7 +53,7 @@ CREATE TABLE aigov.providers (
 		CONSTRAINT providers_provider_check CHECK (provider OPERATOR(pg_catalog.<>) ''),
 	api_style	text NOT NULL
 		CONSTRAINT providers_api_style_check
-		CHECK (api_style OPERATOR(pg_catalog.=) ANY (ARRAY['openai', 'anthropic', 'gemini'])),
+		CHECK (api_style OPERATOR(pg_catalog.=) ANY (ARRAY['openai', 'anthropic', 'gemini', 'azure'])),
 	base_url	text NOT NULL
 		CONSTRAINT providers_base_url_check
 		CHECK (base_url OPERATOR(pg_catalog.~) '^https?://[^/[:space:]]+(/[^[:space:]]*)?$'),

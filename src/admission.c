@@ -194,6 +194,33 @@ aigov_admission_try(AigovTenantQuota *q, int64_t est_tokens, int64_t now_us,
 }
 
 /*
+ * aigov_admission_admit_or_book
+ *		Admits a job now, or books it at the first instant all three
+ *		buckets allow it, in one call.
+ *
+ * Booking takes the job's cost now, into debt, so the next job that has
+ * to wait books one interval later: a backlog is spread over the refill
+ * instead of every waiting job waking at the same moment.  One call, so
+ * that a caller holding the quota's lock decides on one view of it: a
+ * reconfiguration between an admission check and a booking cannot turn a
+ * "wait" into a job that is sent without being charged.
+ *
+ * Returns OK (taken now, soft_warn set), WAIT (booked: retry_at_us is the
+ * instant the job may go, its cost is taken) or NEVER (nothing taken).
+ */
+AigovAdmitStatus
+aigov_admission_admit_or_book(AigovTenantQuota *q, int64_t est_tokens,
+							  int64_t now_us, AigovAdmitResult *result)
+{
+	if (aigov_admission_try(q, est_tokens, now_us, result) != AIGOV_ADMIT_WAIT)
+		return result->status;
+	for (int a = 0; a < AIGOV_AXIS_COUNT; a++)
+		aigov_bucket_force_take(&q->axis[a],
+								axis_cost((AigovAxis) a, est_tokens), now_us);
+	return AIGOV_ADMIT_WAIT;
+}
+
+/*
  * aigov_admission_reconcile
  *		Correct TPM and TPD once the provider has reported the tokens a job
  *		really used.

@@ -79,6 +79,10 @@ extern AigovAdmitStatus aigov_admission_try(AigovTenantQuota *q,
 											int64_t est_tokens,
 											int64_t now_us,
 											AigovAdmitResult *result);
+extern AigovAdmitStatus aigov_admission_admit_or_book(AigovTenantQuota *q,
+													  int64_t est_tokens,
+													  int64_t now_us,
+													  AigovAdmitResult *result);
 extern uint32_t aigov_admission_reconcile(AigovTenantQuota *q,
 										  int64_t est_tokens,
 										  int64_t actual_tokens,

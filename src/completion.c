@@ -2,6 +2,11 @@
  * completion.c
  *	  A dispatcher's completion records and their grouped write.
  *
+ * Records are built here, from a job and what became of it, in the
+ * pending group's own memory context; the group is written in the next
+ * cycle transaction and its context reset, so a record (and every string
+ * built for it) lives exactly until it is written.
+ *
  * A record is the values of one aigov._completion_row; a group of them is
  * passed to aigov._complete() as one array of that composite type, built
  * in memory.  An earlier form passed a JSON array of objects: parsing it
@@ -24,12 +29,15 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/resowner.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
 #include "completion.h"
+#include "pgutil.h"
 
 /* The field names of aigov._completion_row, in AigovCompletionField order. */
 static const char *const field_names[CF_COUNT] = {
@@ -44,6 +52,11 @@ static const char *const field_names[CF_COUNT] = {
 /* The row type as last resolved, and the plan that takes its array. */
 static Oid	row_type = InvalidOid;
 static SPIPlanPtr complete_plan = NULL;
+
+/* The pending group, in its own context, reset once written. */
+static MemoryContext pending_cxt = NULL;
+static List *pending = NIL;
+static TimestampTz pending_since = 0;
 
 AigovCompletion *
 AigovCompletionBegin(int64 job_id, const char *tenant_id, const char *state,
@@ -239,4 +252,264 @@ AigovCompletionTryWrite(List *records)
 	MemoryContextSwitchTo(cxt);
 	CurrentResourceOwner = owner;
 	return failure;
+}
+
+/* ---------- the pending group ---------- */
+
+/*
+ * AigovCompletionsInit
+ *		Creates the pending group's context; once per worker.
+ */
+void
+AigovCompletionsInit(void)
+{
+	if (pending_cxt == NULL)
+		pending_cxt = AllocSetContextCreate(TopMemoryContext, "aigov completions",
+											ALLOCSET_DEFAULT_SIZES);
+}
+
+/* How many records wait for the next write. */
+int
+AigovCompletionsPending(void)
+{
+	return list_length(pending);
+}
+
+/* When the oldest pending record was queued (0: none is). */
+TimestampTz
+AigovCompletionsOldest(void)
+{
+	return pending_since;
+}
+
+static void
+queue_record(AigovCompletion *c)
+{
+	pending = lappend(pending, c);
+	if (pending_since == 0)
+		pending_since = GetCurrentTimestamp();
+}
+
+static void
+json_key(StringInfo buf, const char *key)
+{
+	if (buf->len > 1)
+		appendStringInfoChar(buf, ',');
+	escape_json(buf, key);
+	appendStringInfoChar(buf, ':');
+}
+
+static void
+json_str(StringInfo buf, const char *key, const char *value)
+{
+	json_key(buf, key);
+	if (value == NULL)
+		appendStringInfoString(buf, "null");
+	else
+		escape_json(buf, value);
+}
+
+static void
+json_int(StringInfo buf, const char *key, int64 value, bool present)
+{
+	json_key(buf, key);
+	if (present)
+		appendStringInfo(buf, INT64_FORMAT, value);
+	else
+		appendStringInfoString(buf, "null");
+}
+
+/*
+ * error_object
+ *		The error jsonb of a job: class, message and context, never the
+ *		key's secret.  Allocated in the current context.
+ */
+static char *
+error_object(const char *cls, const char *message, const char *code,
+			 int http_status, const AigovJob *job, int attempts)
+{
+	StringInfoData e;
+
+	initStringInfo(&e);
+	appendStringInfoChar(&e, '{');
+	json_str(&e, "class", cls);
+	json_str(&e, "message", message);
+	if (code != NULL && code[0] != '\0')
+		json_str(&e, "code", code);
+	json_int(&e, "http_status", http_status, http_status > 0);
+	if (job->provider != NULL)
+		json_str(&e, "provider", job->provider);
+	if (job->key_label != NULL)
+		json_str(&e, "key", job->key_label);
+	json_int(&e, "attempts", attempts, true);
+	appendStringInfoChar(&e, '}');
+	return e.data;
+}
+
+/* Starts a job's record; caller is in pending_cxt. */
+static AigovCompletion *
+begin_record(const AigovJob *job, const char *state, int attempts, int failures)
+{
+	AigovCompletion *c;
+
+	c = AigovCompletionBegin(job->id, job->tenant_id, state, attempts, failures);
+	if (job->admitted_now)
+		AigovCompletionBool(c, CF_ADMITTED, true);
+	return c;
+}
+
+/*
+ * AigovCompleteWithoutCall
+ *		Queues the outcome of a job that did not reach a provider this time
+ *		(expired, unroutable, untranslatable, or waiting for a key or its
+ *		tenant's quota): its claim's attempt is given back.  cls NULL: no
+ *		error.
+ */
+void
+AigovCompleteWithoutCall(AigovJob *job, const char *state,
+						 TimestampTz not_before, const char *cls,
+						 const char *message)
+{
+	MemoryContext old = MemoryContextSwitchTo(pending_cxt);
+	AigovCompletion *c = begin_record(job, state, job->attempts - 1, job->failures);
+
+	AigovCompletionTimestamp(c, CF_NOT_BEFORE, not_before, not_before != 0);
+	if (cls != NULL)
+	{
+		AigovCompletionText(c, CF_ERROR_CLASS, cls);
+		AigovCompletionText(c, CF_ERROR, error_object(cls, message, NULL, 0, job,
+													  job->attempts - 1));
+	}
+	AigovCompletionBool(c, CF_HAS_ATTEMPT, false);
+	queue_record(c);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * record_window
+ *		One rate-limit window of a reply's headers into the attempts row:
+ *		its limit, remaining and reset fields, which follow each other in
+ *		aigov._completion_row from limit_field on.
+ */
+static void
+record_window(AigovCompletion *rec, AigovCompletionField limit_field,
+			  const AigovRateWindow *w)
+{
+	StaticAssertStmt(CF_REMAINING_REQUESTS == CF_LIMIT_REQUESTS + 1 &&
+					 CF_RESET_REQUESTS == CF_LIMIT_REQUESTS + 2 &&
+					 CF_REMAINING_TOKENS == CF_LIMIT_TOKENS + 1 &&
+					 CF_RESET_TOKENS == CF_LIMIT_TOKENS + 2,
+					 "a window's fields follow its limit field");
+	AigovCompletionInt8(rec, limit_field, w->limit, w->limit >= 0);
+	AigovCompletionInt8(rec, limit_field + 1, w->remaining, w->remaining >= 0);
+	AigovCompletionTimestamp(rec, limit_field + 2, AigovFromUnixUs(w->reset_at_us),
+							 w->reset_at_us > 0);
+}
+
+/*
+ * AigovCompleteCall
+ *		Queues the outcome of a provider call: the job's new state and one
+ *		attempts row with the reply's status, latency and rate-limit
+ *		windows.
+ */
+void
+AigovCompleteCall(AigovJob *job, const AigovCallRecord *r)
+{
+	MemoryContext old = MemoryContextSwitchTo(pending_cxt);
+	AigovCompletion *rec = begin_record(job, r->state, job->attempts, r->failures);
+
+	AigovCompletionTimestamp(rec, CF_NOT_BEFORE, r->not_before, r->not_before != 0);
+	AigovCompletionText(rec, CF_RESPONSE, r->response);
+	AigovCompletionText(rec, CF_RAW_RESPONSE, r->raw_response);
+	AigovCompletionText(rec, CF_ERROR_CLASS, r->error_class);
+	if (r->error_message != NULL)
+		AigovCompletionText(rec, CF_ERROR,
+							error_object(r->error_class, r->error_message,
+										 r->error_code, r->error_http_status,
+										 job, job->attempts));
+	AigovCompletionInt8(rec, CF_PROMPT_TOKENS, r->prompt_tokens, r->prompt_tokens >= 0);
+	AigovCompletionInt8(rec, CF_COMPLETION_TOKENS, r->completion_tokens,
+						r->completion_tokens >= 0);
+	AigovCompletionInt8(rec, CF_KEY_ID, job->key_id, true);
+	AigovCompletionText(rec, CF_PROVIDER, job->provider);
+	AigovCompletionText(rec, CF_MODEL, job->model);
+
+	/* the attempts row */
+	AigovCompletionBool(rec, CF_HAS_ATTEMPT, true);
+	AigovCompletionInt4(rec, CF_HTTP_STATUS, (int32) job->http_status, job->http_status > 0);
+	AigovCompletionFloat8(rec, CF_LATENCY_MS,
+						  (double) (job->finished_at - job->started_at) / 1000.0);
+	AigovCompletionTimestamp(rec, CF_STARTED_AT, job->started_at, true);
+	AigovCompletionTimestamp(rec, CF_FINISHED_AT, job->finished_at, true);
+	AigovCompletionInt8(rec, CF_EST_TOKENS, job->est_tokens, true);
+	record_window(rec, CF_LIMIT_REQUESTS, &job->rate.requests);
+	record_window(rec, CF_LIMIT_TOKENS, &job->rate.tokens);
+	AigovCompletionTimestamp(rec, CF_RETRY_AFTER, r->retry_after, r->retry_after != 0);
+	queue_record(rec);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * failed_record
+ *		The record that replaces a completion that could not be written.
+ */
+static AigovCompletion *
+failed_record(AigovCompletion *c, const char *why)
+{
+	AigovCompletion *f;
+	StringInfoData err;
+
+	f = AigovCompletionBegin(c->job_id, c->tenant_id, "failed", 0, 0);
+	/* keep the job's counters as they are */
+	f->nulls[CF_ATTEMPTS] = f->nulls[CF_FAILURES] = true;
+	AigovCompletionText(f, CF_ERROR_CLASS, "bad_response");
+	initStringInfo(&err);
+	appendStringInfoString(&err, "{\"class\":\"bad_response\",\"message\":");
+	escape_json(&err, psprintf("could not store the provider's reply: %s", why));
+	appendStringInfoChar(&err, '}');
+	AigovCompletionText(f, CF_ERROR, err.data);
+	return f;
+}
+
+/*
+ * AigovCompletionsWrite
+ *		Writes every pending record as one group; if the group fails,
+ *		writes each job alone and marks the ones that still fail as failed
+ *		with the reason.  Runs inside a transaction connected to SPI.
+ */
+void
+AigovCompletionsWrite(void)
+{
+	MemoryContext old;
+	ListCell   *lc;
+
+	if (pending == NIL)
+		return;
+
+	old = MemoryContextSwitchTo(pending_cxt);
+	if (AigovCompletionTryWrite(pending) != NULL)
+	{
+		foreach(lc, pending)
+		{
+			AigovCompletion *c = (AigovCompletion *) lfirst(lc);
+			char	   *why = AigovCompletionTryWrite(list_make1(c));
+
+			if (why != NULL)
+			{
+				ereport(WARNING,
+						(errmsg("could not store the result of job " INT64_FORMAT ": %s",
+								c->job_id, why)));
+				why = AigovCompletionTryWrite(list_make1(failed_record(c, why)));
+				if (why != NULL)
+					elog(ERROR, "could not mark job " INT64_FORMAT " failed: %s",
+						 c->job_id, why);
+			}
+		}
+	}
+	MemoryContextSwitchTo(old);
+
+	/* written (or marked failed): forget them */
+	MemoryContextReset(pending_cxt);
+	pending = NIL;
+	pending_since = 0;
 }

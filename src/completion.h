@@ -14,6 +14,8 @@
 #include "nodes/pg_list.h"
 #include "utils/timestamp.h"
 
+#include "job.h"
+
 /*
  * The fields of aigov._completion_row, in its order (the SQL type is
  * checked against these names before its first use).  A NULL field keeps
@@ -90,5 +92,32 @@ extern void AigovCompletionTimestamp(AigovCompletion *c, AigovCompletionField f,
  * transaction is intact either way.
  */
 extern char *AigovCompletionTryWrite(List *records);
+
+/* What a finished provider call leaves in its job and attempts row. */
+typedef struct AigovCallRecord
+{
+	const char *state;			/* the job's new state */
+	int			failures;		/* its transient failures after the call */
+	TimestampTz not_before;		/* 0: none */
+	const char *response;		/* the reply as stored (NULL: none) */
+	const char *raw_response;	/* the provider's own, when translated */
+	const char *error_class;	/* NULL on success */
+	const char *error_message;	/* the job's error; NULL: no error object */
+	const char *error_code;		/* the provider's code, if any */
+	int			error_http_status;	/* 0: null */
+	int64		prompt_tokens;	/* -1: unknown */
+	int64		completion_tokens;	/* -1: unknown */
+	TimestampTz retry_after;	/* a rate limit's hint; 0: none */
+} AigovCallRecord;
+
+/* The pending group: records queued for the next write. */
+extern void AigovCompletionsInit(void);
+extern int	AigovCompletionsPending(void);
+extern TimestampTz AigovCompletionsOldest(void);
+extern void AigovCompleteWithoutCall(AigovJob *job, const char *state,
+									 TimestampTz not_before, const char *cls,
+									 const char *message);
+extern void AigovCompleteCall(AigovJob *job, const AigovCallRecord *r);
+extern void AigovCompletionsWrite(void);
 
 #endif							/* AIGOV_COMPLETION_H */

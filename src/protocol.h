@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "api_style.h"
+#include "translate.h"
 
 #define AIGOV_USECS_PER_SEC		INT64_C(1000000)
 #define AIGOV_PROTOCOL_LENGTHOF(a)	(sizeof(a) / sizeof((a)[0]))
@@ -153,6 +154,36 @@ extern void aigov_protocol_classify(AigovApiStyle style, int transport_error,
 									const char *body, size_t body_len,
 									int64_t now_us,
 									AigovClassification *out);
+
+/*
+ * Requests: how a provider is addressed, authenticated and worded.
+ *
+ * aigov_protocol_build_request() builds the URL of a chat request to the
+ * provider at base_url (no trailing slash) for the job's model, and the
+ * body in the provider's dialect: body NULL means the OpenAI-style body
+ * goes out unchanged.  On any status but OK, detail says why.  The
+ * credential header is auth_prefix followed by the key's secret.
+ */
+typedef struct AigovWireRequest
+{
+	char	   *body;			/* malloc'd; NULL: send the job's body */
+	char		url[2048];
+	char		detail[256];
+} AigovWireRequest;
+
+extern AigovTranslateStatus aigov_protocol_build_request(AigovApiStyle style,
+														 const char *base_url,
+														 const char *model,
+														 const char *body,
+														 size_t len,
+														 const AigovTranslateOptions *opts,
+														 AigovWireRequest *out);
+extern void aigov_protocol_wire_free(AigovWireRequest *w);
+extern const char *aigov_protocol_auth_prefix(AigovApiStyle style);
+extern const char *aigov_protocol_version_header(AigovApiStyle style);
+extern bool aigov_protocol_charges_characters(AigovApiStyle style);
+extern bool aigov_protocol_reply_is_openai(AigovApiStyle style);
+extern int	aigov_protocol_requests_window_s(AigovApiStyle style);
 
 /* Usage */
 extern bool aigov_protocol_parse_usage(AigovApiStyle style, const char *body,

@@ -26,6 +26,7 @@
 #include <jansson.h>
 
 #include "protocol.h"
+#include "protocol_provider.h"
 
 #define HEADER_PREFIX "anthropic-ratelimit-"
 
@@ -518,3 +519,33 @@ aigov_protocol_anthropic_usage(const char *body, size_t len, AigovUsage *out)
 	finish_usage(&r, out);
 	return out->present;
 }
+
+/* ------------------------------------------------------------ requests */
+
+static AigovTranslateStatus
+anthropic_build_request(const char *base_url, const char *model,
+						const char *body, size_t len,
+						const AigovTranslateOptions *opts,
+						AigovWireRequest *out)
+{
+	return aigov_provider_translated(AIGOV_API_ANTHROPIC, base_url, body, len,
+									 opts, out);
+}
+
+/*
+ * Anthropic: an x-api-key header and the API version every request names;
+ * its limiter counts tokens (input at admission, output as produced).
+ */
+const AigovProvider aigov_provider_anthropic = {
+	.style = AIGOV_API_ANTHROPIC,
+	.name = "anthropic",
+	.auth_prefix = "x-api-key: ",
+	.version_header = "anthropic-version: 2023-06-01",
+	.charges_characters = false,
+	.requests_window_s = 60,
+	.openai_replies = false,
+	.header = aigov_protocol_anthropic_header,
+	.classify = aigov_protocol_anthropic_classify,
+	.usage = aigov_protocol_anthropic_usage,
+	.build_request = anthropic_build_request,
+};

@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "protocol.h"
+#include "protocol_provider.h"
 
 #define NS_PER_US	INT64_C(1000)
 #define NS_PER_SEC	INT64_C(1000000000)
@@ -691,6 +692,7 @@ void
 aigov_protocol_header_line(AigovApiStyle style, const char *line, size_t len,
 						   int64_t now_us, AigovRateHeaders *h)
 {
+	const AigovProvider *provider;
 	size_t		colon;
 	size_t		nlen;
 	size_t		vstart;
@@ -725,20 +727,11 @@ aigov_protocol_header_line(AigovApiStyle style, const char *line, size_t len,
 
 	if (common_header(line, nlen, line + vstart, vend - vstart, now_us, h))
 		return;
-	switch (style)
-	{
-		case AIGOV_API_OPENAI:
-			(void) aigov_protocol_openai_header(line, nlen, line + vstart,
-												vend - vstart, now_us, h);
-			break;
-		case AIGOV_API_ANTHROPIC:
-			(void) aigov_protocol_anthropic_header(line, nlen, line + vstart,
-												   vend - vstart, now_us, h);
-			break;
-		case AIGOV_API_GEMINI:
-			/* Gemini sends no rate-limit headers (PROTOCOLS §4.1) */
-			break;
-	}
+	/* a dialect without rate-limit headers of its own (Gemini) has none */
+	provider = aigov_provider(style);
+	if (provider->header != NULL)
+		(void) provider->header(line, nlen, line + vstart, vend - vstart,
+								now_us, h);
 }
 
 /* ------------------------------------------------------ class metadata */
@@ -1410,24 +1403,8 @@ aigov_protocol_classify(AigovApiStyle style, int transport_error,
 								"bad_status");
 	}
 	else
-	{
-		switch (style)
-		{
-			case AIGOV_API_ANTHROPIC:
-				aigov_protocol_anthropic_classify(http_status, h, body,
-												  body_len, now_us, out);
-				break;
-			case AIGOV_API_GEMINI:
-				aigov_protocol_gemini_classify(http_status, h, body,
-											   body_len, now_us, out);
-				break;
-			case AIGOV_API_OPENAI:
-			default:
-				aigov_protocol_openai_classify(http_status, h, body,
-											   body_len, now_us, out);
-				break;
-		}
-	}
+		aigov_provider(style)->classify(http_status, h, body, body_len,
+										now_us, out);
 	finish(h, now_us, out);
 }
 
@@ -1442,16 +1419,7 @@ aigov_protocol_parse_usage(AigovApiStyle style, const char *body, size_t len,
 	memset(out, 0, sizeof(*out));
 	if (body == NULL || len == 0)
 		return false;
-	switch (style)
-	{
-		case AIGOV_API_ANTHROPIC:
-			return aigov_protocol_anthropic_usage(body, len, out);
-		case AIGOV_API_GEMINI:
-			return aigov_protocol_gemini_usage(body, len, out);
-		case AIGOV_API_OPENAI:
-		default:
-			return aigov_protocol_openai_usage(body, len, out);
-	}
+	return aigov_provider(style)->usage(body, len, out);
 }
 
 /*

@@ -28,6 +28,7 @@
 #include <jansson.h>
 
 #include "protocol.h"
+#include "protocol_provider.h"
 
 typedef struct GeminiError
 {
@@ -479,3 +480,33 @@ aigov_protocol_gemini_usage(const char *body, size_t len, AigovUsage *out)
 	release_state(&st);
 	return out->present;
 }
+
+/* ------------------------------------------------------------ requests */
+
+static AigovTranslateStatus
+gemini_build_request(const char *base_url, const char *model,
+					 const char *body, size_t len,
+					 const AigovTranslateOptions *opts,
+					 AigovWireRequest *out)
+{
+	return aigov_provider_translated(AIGOV_API_GEMINI, base_url, body, len,
+									 opts, out);
+}
+
+/*
+ * Gemini (the Developer API): an x-goog-api-key header; it sends no
+ * rate-limit headers, and its quota counts tokens.
+ */
+const AigovProvider aigov_provider_gemini = {
+	.style = AIGOV_API_GEMINI,
+	.name = "gemini",
+	.auth_prefix = "x-goog-api-key: ",
+	.version_header = NULL,
+	.charges_characters = false,
+	.requests_window_s = 60,
+	.openai_replies = false,
+	.header = NULL,
+	.classify = aigov_protocol_gemini_classify,
+	.usage = aigov_protocol_gemini_usage,
+	.build_request = gemini_build_request,
+};

@@ -30,6 +30,7 @@
 
 #include "json_scan.h"
 #include "protocol.h"
+#include "protocol_provider.h"
 
 typedef enum HeaderField
 {
@@ -622,3 +623,36 @@ aigov_protocol_openai_usage(const char *body, size_t len, AigovUsage *out)
 	json_decref(root);
 	return out->present;
 }
+
+/* ------------------------------------------------------------ requests */
+
+/*
+ * openai_build_request
+ *		OpenAI's chat endpoint takes the job's body as it is.
+ */
+static AigovTranslateStatus
+openai_build_request(const char *base_url, const char *model, const char *body,
+					 size_t len, const AigovTranslateOptions *opts,
+					 AigovWireRequest *out)
+{
+	return aigov_provider_set_url(out, base_url, "/v1/chat/completions") ?
+		AIGOV_TRANSLATE_OK : AIGOV_TRANSLATE_UNSUPPORTED;
+}
+
+/*
+ * OpenAI (and any service that speaks its dialect): a bearer token; its
+ * limiter charges the prompt's characters and max_tokens at admission.
+ */
+const AigovProvider aigov_provider_openai = {
+	.style = AIGOV_API_OPENAI,
+	.name = "openai",
+	.auth_prefix = "Authorization: Bearer ",
+	.version_header = NULL,
+	.charges_characters = true,
+	.requests_window_s = 60,
+	.openai_replies = true,
+	.header = aigov_protocol_openai_header,
+	.classify = aigov_protocol_openai_classify,
+	.usage = aigov_protocol_openai_usage,
+	.build_request = openai_build_request,
+};

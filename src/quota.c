@@ -17,6 +17,9 @@
  *
  * Lock order: tenant table lock, then an entry's spinlock (never two
  * spinlocks at once); likewise for keys.  No SPI call while a lock is held.
+ * Every spinlock of a tenant or key entry is taken in this file alone: the
+ * rest of aigov reaches an entry's state through the functions below, each
+ * one locked section around one pure call.
  *
  * IDENTIFICATION
  *	  src/quota.c
@@ -34,15 +37,13 @@
 #include "utils/timestamp.h"
 
 #include "aigov.h"
+#include "pgutil.h"
 #include "quota.h"
 #include "shmem.h"
 
 int			aigov_max_tenants = 10000;
 int			aigov_max_keys = 1024;
 int			aigov_key_pace_pct = 97;
-
-#define USECS_UNIX_TO_PG \
-	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
 
 #define MINUTE_US	INT64CONST(60000000)
 #define DAY_US		INT64CONST(86400000000)
@@ -118,7 +119,7 @@ AigovQuotaShmemInit(void)
 int64
 AigovNowUs(void)
 {
-	return GetCurrentTimestamp() + USECS_UNIX_TO_PG;
+	return AigovToUnixUs(GetCurrentTimestamp());
 }
 
 /*
@@ -305,6 +306,28 @@ AigovTenantScheduleAhead(AigovTenantEntry *entry, int64 est_tokens,
 }
 
 /*
+ * AigovTenantAdmitOrBook
+ *		Admits a job now or books its first allowed instant, on one view of
+ *		the tenant's buckets (see aigov_admission_admit_or_book).
+ */
+AigovAdmitStatus
+AigovTenantAdmitOrBook(AigovTenantEntry *entry, int64 est_tokens,
+					   int64 now_us, AigovAdmitResult *result)
+{
+	AigovAdmitStatus status;
+
+	SpinLockAcquire(&entry->mutex);
+	status = aigov_admission_admit_or_book(&entry->quota, est_tokens, now_us,
+										   result);
+	if (status == AIGOV_ADMIT_OK)
+		entry->admitted++;
+	else if (status == AIGOV_ADMIT_WAIT)
+		entry->deferred++;
+	SpinLockRelease(&entry->mutex);
+	return status;
+}
+
+/*
  * AigovTenantFind
  *		The shared entry of a tenant if it has one, without creating it.
  */
@@ -327,14 +350,20 @@ AigovTenantFind(const char *tenant_id)
 /*
  * AigovTenantReconcile
  *		Corrects the tenant's token buckets with what the provider reported.
+ *		Returns the soft limits this crossed (AIGOV_AXIS_BITs), for the
+ *		caller to alert on.
  */
-void
+uint32
 AigovTenantReconcile(AigovTenantEntry *entry, int64 est_tokens,
 					 int64 actual_tokens, int64 now_us)
 {
+	uint32		soft_warn;
+
 	SpinLockAcquire(&entry->mutex);
-	(void) aigov_admission_reconcile(&entry->quota, est_tokens, actual_tokens, now_us);
+	soft_warn = aigov_admission_reconcile(&entry->quota, est_tokens,
+										  actual_tokens, now_us);
 	SpinLockRelease(&entry->mutex);
+	return soft_warn;
 }
 
 /*
@@ -430,6 +459,124 @@ AigovKeyEntryGet(int64 key_id, const AigovKeyLimits *limits)
 		SpinLockRelease(&entry->mutex);
 	}
 	return entry;
+}
+
+/*
+ * AigovKeySnapshot
+ *		A copy of a key's state for routing, and whether its breaker lets a
+ *		call through now.  Asking the breaker may hand this caller the
+ *		half-open probe.  When the breaker refuses, *breaker_retry_us is
+ *		when it will let one through (0 unknown).
+ */
+bool
+AigovKeySnapshot(AigovKeyEntry *entry, int64 now_us, AigovKeyState *state,
+				 int64 *breaker_retry_us)
+{
+	AigovBreakerDecision decision;
+
+	*breaker_retry_us = 0;
+	SpinLockAcquire(&entry->mutex);
+	decision = aigov_breaker_allow(&entry->breaker, now_us, breaker_retry_us);
+	*state = entry->state;
+	SpinLockRelease(&entry->mutex);
+	return decision != AIGOV_BREAKER_DENY;
+}
+
+/*
+ * AigovKeyReserve
+ *		Reserves a job's cost on a key if it still has headroom: another
+ *		worker may have taken it since the caller's snapshot.  On failure
+ *		*state is refreshed for the caller's next choice.
+ */
+bool
+AigovKeyReserve(AigovKeyEntry *entry, int64 tokens, int64 now_us,
+				AigovKeyTicket *ticket, AigovKeyState *state)
+{
+	int64		at;
+	bool		reserved = false;
+
+	SpinLockAcquire(&entry->mutex);
+	if (aigov_router_headroom(&entry->state, tokens, now_us, &at) == AIGOV_ROUTER_OK)
+	{
+		aigov_router_reserve(&entry->state, tokens, now_us, ticket);
+		reserved = true;
+	}
+	else
+		*state = entry->state;
+	SpinLockRelease(&entry->mutex);
+	return reserved;
+}
+
+/*
+ * AigovKeyBook
+ *		Books the key's next free slot for a job that must wait; returns it
+ *		(INT64_MAX when the key cannot book).
+ */
+int64
+AigovKeyBook(AigovKeyEntry *entry, int64 tokens, int64 now_us)
+{
+	int64		slot;
+
+	SpinLockAcquire(&entry->mutex);
+	slot = aigov_router_book(&entry->state, tokens, now_us);
+	SpinLockRelease(&entry->mutex);
+	return slot;
+}
+
+/*
+ * AigovKeyRelease
+ *		Gives back a reservation whose call never completed on the wire;
+ *		refund also gives back the request it counted.
+ */
+void
+AigovKeyRelease(AigovKeyEntry *entry, const AigovKeyTicket *ticket,
+				bool refund, int64 now_us)
+{
+	SpinLockAcquire(&entry->mutex);
+	aigov_router_release(&entry->state, ticket, refund, now_us);
+	SpinLockRelease(&entry->mutex);
+}
+
+/*
+ * AigovKeySettle
+ *		Tells the key's state and breaker how its call ended: what it cost,
+ *		what the reply's headers said, a 429's window.
+ */
+void
+AigovKeySettle(AigovKeyEntry *entry, const AigovKeyTicket *ticket,
+			   const AigovKeySettlement *s, int64 now_us)
+{
+	SpinLockAcquire(&entry->mutex);
+	switch (s->effect)
+	{
+		case AIGOV_KEY_COMPLETE:
+			aigov_router_complete(&entry->state, ticket, s->charged_tokens,
+								  s->report, now_us);
+			break;
+		case AIGOV_KEY_RATE_LIMITED:
+			aigov_router_on_rate_limited(&entry->state, ticket, s->limit,
+										 s->retry_at_us, s->report, now_us);
+			break;
+		case AIGOV_KEY_RELEASE:
+			aigov_router_release(&entry->state, ticket, false, now_us);
+			if (s->report != NULL)
+				aigov_router_fold_report(&entry->state, ticket, s->report, now_us);
+			break;
+	}
+	aigov_breaker_record(&entry->breaker, s->breaker, now_us);
+	SpinLockRelease(&entry->mutex);
+}
+
+/*
+ * AigovKeySetDisabled
+ *		Takes a key out of rotation or puts it back.
+ */
+void
+AigovKeySetDisabled(AigovKeyEntry *entry, bool disabled)
+{
+	SpinLockAcquire(&entry->mutex);
+	aigov_router_set_disabled(&entry->state, disabled);
+	SpinLockRelease(&entry->mutex);
 }
 
 /*

@@ -15,6 +15,7 @@
 
 #include "admission.h"
 #include "breaker.h"
+#include "outcome.h"
 #include "router.h"
 
 /* tenants.tenant_id is at most 200 bytes (a CHECK constraint says so) */
@@ -79,9 +80,12 @@ extern AigovAdmitStatus AigovTenantAdmit(AigovTenantEntry *entry,
 extern int64 AigovTenantScheduleAhead(AigovTenantEntry *entry,
 									  int64 est_tokens, int64 now_us,
 									  AigovAdmitResult *result);
+extern AigovAdmitStatus AigovTenantAdmitOrBook(AigovTenantEntry *entry,
+											   int64 est_tokens, int64 now_us,
+											   AigovAdmitResult *result);
 extern AigovTenantEntry *AigovTenantFind(const char *tenant_id);
-extern void AigovTenantReconcile(AigovTenantEntry *entry, int64 est_tokens,
-								 int64 actual_tokens, int64 now_us);
+extern uint32 AigovTenantReconcile(AigovTenantEntry *entry, int64 est_tokens,
+								   int64 actual_tokens, int64 now_us);
 extern void AigovTenantRefund(AigovTenantEntry *entry, int64 est_tokens,
 							  int64 now_us);
 extern void AigovTenantCount(AigovTenantEntry *entry, bool rejected,
@@ -90,7 +94,28 @@ extern void AigovTenantCount(AigovTenantEntry *entry, bool rejected,
 extern void AigovNoteSoftWarnings(const char *tenant_id,
 								  AigovTenantEntry *entry, uint32 soft_warn);
 
+/* How a finished call settles on its key (finish.c fills it). */
+typedef struct AigovKeySettlement
+{
+	AigovKeyEffect effect;
+	AigovRouterLimit limit;		/* AIGOV_KEY_RATE_LIMITED: which window */
+	int64		charged_tokens; /* AIGOV_KEY_COMPLETE: what the call cost */
+	int64		retry_at_us;	/* when the key may take the job again */
+	const AigovRateReport *report;	/* the reply's windows; NULL none */
+	AigovBreakerOutcome breaker;
+} AigovKeySettlement;
+
 extern AigovKeyEntry *AigovKeyEntryGet(int64 key_id,
 									   const AigovKeyLimits *limits);
+extern bool AigovKeySnapshot(AigovKeyEntry *entry, int64 now_us,
+							 AigovKeyState *state, int64 *breaker_retry_us);
+extern bool AigovKeyReserve(AigovKeyEntry *entry, int64 tokens, int64 now_us,
+							AigovKeyTicket *ticket, AigovKeyState *state);
+extern int64 AigovKeyBook(AigovKeyEntry *entry, int64 tokens, int64 now_us);
+extern void AigovKeyRelease(AigovKeyEntry *entry, const AigovKeyTicket *ticket,
+							bool refund, int64 now_us);
+extern void AigovKeySettle(AigovKeyEntry *entry, const AigovKeyTicket *ticket,
+						   const AigovKeySettlement *settlement, int64 now_us);
+extern void AigovKeySetDisabled(AigovKeyEntry *entry, bool disabled);
 
 #endif							/* AIGOV_QUOTA_H */

@@ -112,6 +112,8 @@ style_name(AigovApiStyle s)
 			return "anthropic";
 		case AIGOV_API_GEMINI:
 			return "gemini";
+		default:
+			break;
 	}
 	return "unknown";
 }
@@ -2483,6 +2485,8 @@ aigov_translate_response(AigovApiStyle source, const char *provider_body,
 			break;
 		case AIGOV_API_GEMINI:
 			normalise_gemini(&cx, in, model, out);
+			break;
+		default:
 			break;
 	}
 

@@ -306,6 +306,51 @@ test_sustained_rate_exact(void **state)
 	assert_int_equal(admitted, 120 + 1199);
 }
 
+/*
+ * Admit-or-book decides in one call: a job that fits is taken, one that
+ * must wait is booked (its cost taken, the next one booked behind it),
+ * and one that can never fit takes nothing.  The worker holds the quota's
+ * lock around this one call, so a limit lowered by another process can
+ * only be seen before or after it, never between a "wait" and its booking.
+ */
+static void
+test_admit_or_book(void **state)
+{
+	AigovTenantQuota q;
+	AigovAdmitResult r;
+
+	(void) state;
+	aigov_admission_init(&q, 100, 1000, 0, 0);
+	assert_int_equal(aigov_admission_admit_or_book(&q, 600, T0, &r), AIGOV_ADMIT_OK);
+	assert_int_equal(r.retry_at_us, T0);
+	assert_int_equal(left(&q, AIGOV_AXIS_TPM, T0), 400);
+
+	/* 600 more: 200 missing, refilled in 12 s; booked there, cost taken */
+	assert_int_equal(aigov_admission_admit_or_book(&q, 600, T0, &r), AIGOV_ADMIT_WAIT);
+	assert_int_equal(r.axis, AIGOV_AXIS_TPM);
+	assert_int_equal(r.retry_at_us, T0 + 12 * SEC);
+	assert_int_equal(aigov_bucket_balance(&q.axis[AIGOV_AXIS_TPM], T0), -200);
+	assert_int_equal(left(&q, AIGOV_AXIS_RPM, T0), 98);
+
+	/* the next one books behind it: 800 missing, 48 s */
+	assert_int_equal(aigov_admission_admit_or_book(&q, 600, T0, &r), AIGOV_ADMIT_WAIT);
+	assert_int_equal(r.retry_at_us, T0 + 48 * SEC);
+
+	/* the limit is lowered below the job: never, and nothing is taken */
+	aigov_admission_configure(&q, 100, 500, 0, 0, T0);
+	{
+		int64_t		rpm_before = left(&q, AIGOV_AXIS_RPM, T0);
+		int64_t		tpm_before = aigov_bucket_balance(&q.axis[AIGOV_AXIS_TPM], T0);
+
+		assert_int_equal(aigov_admission_admit_or_book(&q, 600, T0, &r),
+						 AIGOV_ADMIT_NEVER);
+		assert_int_equal(r.axis, AIGOV_AXIS_TPM);
+		assert_int_equal(r.retry_at_us, INT64_MAX);
+		assert_int_equal(left(&q, AIGOV_AXIS_RPM, T0), rpm_before);
+		assert_int_equal(aigov_bucket_balance(&q.axis[AIGOV_AXIS_TPM], T0), tpm_before);
+	}
+}
+
 int
 main(void)
 {
@@ -320,6 +365,7 @@ main(void)
 		cmocka_unit_test(test_configure_keeps_fraction),
 		cmocka_unit_test(test_axis_names),
 		cmocka_unit_test(test_sustained_rate_exact),
+		cmocka_unit_test(test_admit_or_book),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
