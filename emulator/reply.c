@@ -532,9 +532,9 @@ parse_gemini(EmuRequest *req, const char *path_model, char *err,
 
 /*
  * Parse a request body of dialect p.  "path_model" is the model taken from
- * the URL (Gemini, and Azure's deployment).  On EMU_PARSE_OK the caller must call
- * emu_request_free; on failure nothing is left to free and "err" holds the
- * provider-style message.
+ * the URL (Gemini, and Azure's deployment).  On EMU_PARSE_OK the caller
+ * must call emu_request_free; on failure nothing is left to free and "err"
+ * holds the provider-style message.
  */
 EmuParseStatus
 emu_request_parse(EmuProvider p, const char *body, size_t len,

@@ -1155,11 +1155,12 @@ handle_provider(struct MHD_Connection *conn, EmuConn *x)
 	if (x->provider == EMU_PROVIDER_AZURE &&
 		!emu_azure_api_version_ok(x->api_version))
 	{
+		bool		missing = x->api_version == NULL ||
+			x->api_version[0] == '\0';
+
 		stat_add(k, EMU_STAT_REQUESTS, 1);
-		return respond_error(conn, x,
-							 x->api_version == NULL || x->api_version[0] == '\0' ?
-							 EMU_ERR_NO_API_VERSION : EMU_ERR_BAD_API_VERSION,
-							 0, NULL);
+		return respond_error(conn, x, missing ? EMU_ERR_NO_API_VERSION :
+							 EMU_ERR_BAD_API_VERSION, 0, NULL);
 	}
 	if (k == NULL)
 	{
