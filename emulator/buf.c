@@ -19,7 +19,7 @@
 #include "emu.h"
 
 static const char *const provider_names[EMU_PROVIDER_COUNT] = {
-	"openai", "anthropic", "gemini"
+	"openai", "anthropic", "gemini", "azure"
 };
 
 static const char *const dim_names[EMU_DIM_COUNT] = {

@@ -48,12 +48,17 @@ limit_field(const char *k)
 	return -1;
 }
 
-/* Whether a provider has dimension d (Anthropic splits TPM in two). */
+/*
+ * Whether a provider has dimension d.  Anthropic splits TPM in two; Azure
+ * assigns only TPM and RPM to a deployment (it has no daily quotas).
+ */
 static bool
 provider_has_dim(EmuProvider p, EmuDim d)
 {
 	if (p == EMU_PROVIDER_ANTHROPIC)
 		return d != EMU_DIM_TPM;
+	if (p == EMU_PROVIDER_AZURE)
+		return d == EMU_DIM_RPM || d == EMU_DIM_TPM;
 	return d != EMU_DIM_ITPM && d != EMU_DIM_OTPM;
 }
 
@@ -78,8 +83,8 @@ emu_limits_apply_json(json_t *obj, EmuProvider p,
 			continue;
 		if (!provider_has_dim(p, (EmuDim) d))
 			return fail(err, errlen, "limit \"%s\" does not apply to %s keys "
-						"(Anthropic uses itpm/otpm, the others tpm)",
-						k, emu_provider_name(p));
+						"(Anthropic uses itpm/otpm, Azure only rpm/tpm, the "
+						"others tpm)", k, emu_provider_name(p));
 		if (json_is_null(v))
 			limits[d] = EMU_UNLIMITED;
 		else if (json_is_integer(v) && json_integer_value(v) >= 0)
@@ -167,6 +172,8 @@ emu_faults_apply_json(json_t *obj, EmuFaults *f, char *err, size_t errlen)
 			ok = read_bool(v, k, &n.no_retry_after, err, errlen);
 		else if (strcmp(k, "nonconforming_json") == 0)
 			ok = read_bool(v, k, &n.nonconforming_json, err, errlen);
+		else if (strcmp(k, "sentinel_headers") == 0)
+			ok = read_bool(v, k, &n.sentinel_headers, err, errlen);
 		else if (strcmp(k, "error_status") == 0)
 		{
 			json_int_t	s = json_integer_value(v);
@@ -242,7 +249,8 @@ parse_key(json_t *o, json_t *global_faults, EmuKeyConfig *key, char *err,
 	if (!json_is_string(v) ||
 		!emu_provider_from_name(json_string_value(v), &key->provider))
 		return fail(err, errlen, "key \"%s\": provider must be \"openai\", "
-					"\"anthropic\" or \"gemini\"%s", key->label, NULL);
+					"\"anthropic\", \"gemini\" or \"azure\"%s", key->label,
+					NULL);
 	if (!emu_limits_apply_json(o, key->provider, key->limits, sub, sizeof(sub)))
 		return fail(err, errlen, "key \"%s\": %s", key->label, sub);
 	if (global_faults != NULL &&
@@ -260,6 +268,10 @@ parse_key(json_t *o, json_t *global_faults, EmuKeyConfig *key, char *err,
 			if (!read_bool(v, k, strcmp(k, "free_tier") == 0 ? &key->free_tier :
 						   &key->insufficient_quota, sub, sizeof(sub)))
 				return fail(err, errlen, "key \"%s\": %s", key->label, sub);
+			/* Azure bills the subscription: no per-deployment quota error */
+			if (key->insufficient_quota && key->provider == EMU_PROVIDER_AZURE)
+				return fail(err, errlen, "key \"%s\": insufficient_quota does "
+							"not apply to azure keys%s", key->label, NULL);
 		}
 		else if (strcmp(k, "faults") == 0)
 		{
@@ -305,7 +317,8 @@ parse_model(json_t *o, EmuModelConfig *m, char *err, size_t errlen)
 	if (!json_is_string(v) ||
 		!emu_provider_from_name(json_string_value(v), &m->provider))
 		return fail(err, errlen, "model \"%s\": provider must be \"openai\", "
-					"\"anthropic\" or \"gemini\"%s", m->name, NULL);
+					"\"anthropic\", \"gemini\" or \"azure\"%s", m->name,
+					NULL);
 	v = json_object_get(o, "max_output_tokens");
 	if (v != NULL)
 	{
@@ -369,6 +382,28 @@ parse_top(json_t *root, EmuConfig *cfg, char *err, size_t errlen)
 				cfg->hang_max_ms = (int64_t) json_integer_value(v);
 			else
 				cfg->max_body_bytes = (int64_t) json_integer_value(v);
+		}
+		else if (strcmp(k, "azure_region") == 0)
+		{
+			if (!copy_string(v, k, cfg->azure_region,
+							 sizeof(cfg->azure_region), err, errlen))
+				return false;
+		}
+		else if (strcmp(k, "azure_tier") == 0)
+		{
+			if (!copy_string(v, k, cfg->azure_tier, sizeof(cfg->azure_tier),
+							 err, errlen))
+				return false;
+		}
+		else if (strcmp(k, "azure_rpm_window_s") == 0)
+		{
+			json_int_t	w = json_integer_value(v);
+
+			/* the windows Azure documents, or a plain minute */
+			if (!json_is_integer(v) || (w != 1 && w != 10 && w != 60))
+				return fail(err, errlen, "\"azure_rpm_window_s\" must be 1, "
+							"10 or 60%s%s", NULL, NULL);
+			cfg->azure_rpm_window_s = (int64_t) w;
 		}
 		else if (strcmp(k, "seed") == 0)
 		{
@@ -443,6 +478,9 @@ emu_config_parse(const char *text, size_t len, EmuConfig *cfg, char *err,
 	cfg->hang_max_ms = DEFAULT_HANG_MAX_MS;
 	cfg->max_body_bytes = DEFAULT_MAX_BODY;
 	cfg->seed = 1;
+	snprintf(cfg->azure_region, sizeof(cfg->azure_region), "East US 2");
+	snprintf(cfg->azure_tier, sizeof(cfg->azure_tier), "OpenAI S0");
+	cfg->azure_rpm_window_s = 10;
 
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL)
@@ -553,12 +591,13 @@ emu_faults_render(const EmuFaults *f, EmuBuf *out)
 				   ",\"error_rate\":%g,\"error_status\":%d,\"reset_rate\":%g"
 				   ",\"hang_rate\":%g,\"malformed_rate\":%g,\"truncated_rate\":%g"
 				   ",\"no_ratelimit_headers\":%s,\"no_retry_after\":%s"
-				   ",\"nonconforming_json\":%s}",
+				   ",\"nonconforming_json\":%s,\"sentinel_headers\":%s}",
 				   f->latency_ms, f->jitter_ms, f->error_rate, f->error_status,
 				   f->reset_rate, f->hang_rate, f->malformed_rate,
 				   f->truncated_rate, f->no_ratelimit_headers ? "true" : "false",
 				   f->no_retry_after ? "true" : "false",
-				   f->nonconforming_json ? "true" : "false");
+				   f->nonconforming_json ? "true" : "false",
+				   f->sentinel_headers ? "true" : "false");
 }
 
 /*

@@ -35,6 +35,7 @@ typedef struct EmuFaults
 	bool		no_ratelimit_headers;	/* omit every *ratelimit* header */
 	bool		no_retry_after; /* omit retry-after(-ms) on 429 */
 	bool		nonconforming_json; /* structured output breaks its schema */
+	bool		sentinel_headers;	/* token headers say -1 (Azure's wart) */
 } EmuFaults;
 
 typedef struct EmuKeyConfig
@@ -70,6 +71,9 @@ typedef struct EmuConfig
 	int64_t		hang_max_ms;
 	int64_t		max_body_bytes;
 	uint64_t	seed;
+	char		azure_region[64];	/* x-ms-region */
+	char		azure_tier[64]; /* pricing tier named in Azure 429s */
+	int64_t		azure_rpm_window_s; /* Azure RPM sub-window: 1, 10 or 60 */
 } EmuConfig;
 
 extern bool emu_config_parse(const char *text, size_t len, EmuConfig *cfg,

@@ -15,18 +15,23 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* The three API dialects the emulator speaks. */
+/*
+ * The API dialects the emulator speaks.  Azure OpenAI takes the OpenAI
+ * body on its own path, auth header, headers and error envelope.
+ */
 typedef enum EmuProvider
 {
 	EMU_PROVIDER_OPENAI = 0,
 	EMU_PROVIDER_ANTHROPIC,
 	EMU_PROVIDER_GEMINI,
+	EMU_PROVIDER_AZURE,
 	EMU_PROVIDER_COUNT
 } EmuProvider;
 
 /*
  * Quota dimensions.  RPM/TPM/RPD/TPD apply to OpenAI and Gemini keys;
- * Anthropic keys use RPM, ITPM and OTPM (and RPD/TPD when configured).
+ * Anthropic keys use RPM, ITPM and OTPM (and RPD/TPD when configured);
+ * Azure keys (deployments) only RPM and TPM.
  */
 typedef enum EmuDim
 {

@@ -6,7 +6,9 @@
  * the minute buckets only, resets as relative Go durations.  Anthropic:
  * anthropic-ratelimit-{requests,input-tokens,output-tokens,tokens}-* with
  * absolute RFC 3339 resets and token remainders rounded to thousands, the
- * "tokens" family derived as input + output.  Gemini: none at all.
+ * "tokens" family derived as input + output.  Gemini: none at all.  Azure:
+ * the OpenAI limit and remaining headers, but no reset headers, and
+ * retry-after-ms beside retry-after on every rate-limit 429.
  *
  * IDENTIFICATION
  *	  emulator/headers.c
@@ -67,10 +69,13 @@ emu_retry_after_seconds(int64_t wait_us)
 	return s < 1 ? 1 : s;
 }
 
-/* One OpenAI family (requests or tokens) from dimension d. */
+/*
+ * One OpenAI family (requests or tokens) from dimension d; Azure sends the
+ * same names without the reset header.
+ */
 static void
 openai_family(const EmuQuotaView *v, EmuDim d, const char *fam,
-			  EmuHeaders *hs)
+			  bool with_reset, EmuHeaders *hs)
 {
 	char		name[EMU_HEADER_NAME_MAX];
 	char		dur[32];
@@ -81,6 +86,8 @@ openai_family(const EmuQuotaView *v, EmuDim d, const char *fam,
 	emu_headers_add(hs, name, "%" PRId64, v->limit[d]);
 	snprintf(name, sizeof(name), "x-ratelimit-remaining-%s", fam);
 	emu_headers_add(hs, name, "%" PRId64, v->remaining[d]);
+	if (!with_reset)
+		return;
 	emu_fmt_go_duration(dur, sizeof(dur), v->reset_us[d]);
 	snprintf(name, sizeof(name), "x-ratelimit-reset-%s", fam);
 	emu_headers_add(hs, name, "%s", dur);
@@ -126,8 +133,18 @@ emu_headers_ratelimit(EmuProvider p, const EmuQuotaView *v,
 	switch (p)
 	{
 		case EMU_PROVIDER_OPENAI:
-			openai_family(v, EMU_DIM_RPM, "requests", hs);
-			openai_family(v, EMU_DIM_TPM, "tokens", hs);
+			openai_family(v, EMU_DIM_RPM, "requests", true, hs);
+			openai_family(v, EMU_DIM_TPM, "tokens", true, hs);
+			break;
+		case EMU_PROVIDER_AZURE:
+
+			/*
+			 * The requests limit is the RPM bucket's, which is the
+			 * sub-window's share when RPM is enforced per 10 s: a real
+			 * deployment of 600 RPM was seen sending 100.
+			 */
+			openai_family(v, EMU_DIM_RPM, "requests", false, hs);
+			openai_family(v, EMU_DIM_TPM, "tokens", false, hs);
 			break;
 		case EMU_PROVIDER_ANTHROPIC:
 			{
@@ -180,12 +197,50 @@ emu_headers_ratelimit(EmuProvider p, const EmuQuotaView *v,
 	}
 }
 
+/* Drop header "name" (case-insensitive) if present. */
+static void
+headers_remove(EmuHeaders *hs, const char *name)
+{
+	for (int i = 0; i < hs->n; i++)
+	{
+		if (strcasecmp(hs->h[i].name, name) == 0)
+		{
+			memmove(&hs->h[i], &hs->h[i + 1],
+					(size_t) (hs->n - i - 1) * sizeof(EmuHeader));
+			hs->n--;
+			i--;
+		}
+	}
+}
+
+/*
+ * The "sentinel" wart: replace the token family by limit -1, remaining -1
+ * and reset 0, as Azure has been seen to send (and as an OpenAI-compatible
+ * proxy might).  A client must read that as "unknown", not "exhausted".
+ * Only the OpenAI-style dialects have such headers; the others are left
+ * alone.
+ */
+void
+emu_headers_sentinel(EmuProvider p, EmuHeaders *hs)
+{
+	if (p != EMU_PROVIDER_OPENAI && p != EMU_PROVIDER_AZURE)
+		return;
+	headers_remove(hs, "x-ratelimit-limit-tokens");
+	headers_remove(hs, "x-ratelimit-remaining-tokens");
+	headers_remove(hs, "x-ratelimit-reset-tokens");
+	emu_headers_add(hs, "x-ratelimit-limit-tokens", "-1");
+	emu_headers_add(hs, "x-ratelimit-remaining-tokens", "-1");
+	emu_headers_add(hs, "x-ratelimit-reset-tokens", "0");
+}
+
 /*
  * Append the retry headers of a 429.  Rate limits get retry-after in whole
  * seconds (rounded up, so waiting that long always succeeds), and OpenAI
  * also retry-after-ms when "with_ms", which its SDK prefers.  Billing
  * errors and requests that can never fit get none: waiting does not help.
  * Gemini carries its hint in the body (RetryInfo), not in headers.
+ * Azure always sends both, and answers a request that can never fit with
+ * a day (86400 s), as it does for a deployment without quota.
  */
 void
 emu_headers_retry(EmuProvider p, const EmuAdmit *a, bool with_ms,
@@ -193,11 +248,17 @@ emu_headers_retry(EmuProvider p, const EmuAdmit *a, bool with_ms,
 {
 	int64_t		w;
 
+	if (p == EMU_PROVIDER_AZURE && a->status == EMU_ADMIT_TOO_LARGE)
+	{
+		emu_headers_add(hs, "retry-after", "%" PRId64, RETRY_CAP_US / 1000000);
+		emu_headers_add(hs, "retry-after-ms", "%" PRId64, RETRY_CAP_US / 1000);
+		return;
+	}
 	if (a->status != EMU_ADMIT_LIMITED || p == EMU_PROVIDER_GEMINI)
 		return;
 	w = a->retry_us > RETRY_CAP_US ? RETRY_CAP_US : a->retry_us;
 	emu_headers_add(hs, "retry-after", "%" PRId64, emu_retry_after_seconds(w));
-	if (p == EMU_PROVIDER_OPENAI && with_ms)
+	if (p == EMU_PROVIDER_AZURE || (p == EMU_PROVIDER_OPENAI && with_ms))
 		emu_headers_add(hs, "retry-after-ms", "%" PRId64,
 						emu_ceil_div(w, 1000) < 1 ? 1 : emu_ceil_div(w, 1000));
 }

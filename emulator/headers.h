@@ -39,6 +39,7 @@ extern void emu_headers_add(EmuHeaders *hs, const char *name,
 extern const char *emu_headers_get(const EmuHeaders *hs, const char *name);
 extern void emu_headers_ratelimit(EmuProvider p, const EmuQuotaView *v,
 								  int64_t wall_now_us, EmuHeaders *hs);
+extern void emu_headers_sentinel(EmuProvider p, EmuHeaders *hs);
 extern void emu_headers_retry(EmuProvider p, const EmuAdmit *a, bool with_ms,
 							  EmuHeaders *hs);
 extern int64_t emu_retry_after_seconds(int64_t wait_us);

@@ -185,16 +185,58 @@ emu_quota_init(EmuQuota *q, const int64_t limits[EMU_DIM_COUNT],
 		emu_bucket_init(&q->b[d], limits[d], emu_dim_window_us((EmuDim) d),
 						now_us);
 	q->insufficient_quota = false;
+	q->rpm_window_us = EMU_MINUTE_US;
 }
 
-/* Apply new limits to every bucket (see emu_bucket_set_limit). */
+/*
+ * What a bucket of dimension d holds for a configured "limit": the limit
+ * itself, except for an RPM bucket with a sub-minute window, which holds
+ * the window's share of it, rounded up so that a small RPM still admits
+ * one request per window.  (Rounding up lets RPMs that are not a multiple
+ * of 60 / window through slightly faster; Azure's own ratio is 6 RPM per
+ * 1000 TPM, a multiple.)
+ */
+int64_t
+emu_quota_bucket_limit(const EmuQuota *q, EmuDim d, int64_t limit)
+{
+	if (d != EMU_DIM_RPM || limit <= 0 || q->rpm_window_us >= EMU_MINUTE_US)
+		return limit;
+	return (limit * q->rpm_window_us + EMU_MINUTE_US - 1) / EMU_MINUTE_US;
+}
+
+/*
+ * Enforce RPM on windows of "window_us" (at most a minute) instead of a
+ * minute: Azure's behaviour, where a burst is refused although the minute
+ * total would fit.  Rebuilds the RPM bucket full; limits[] are the
+ * configured per-minute limits.
+ */
+void
+emu_quota_set_rpm_window(EmuQuota *q, const int64_t limits[EMU_DIM_COUNT],
+						 int64_t window_us, int64_t now_us)
+{
+	if (window_us <= 0 || window_us > EMU_MINUTE_US)
+		window_us = EMU_MINUTE_US;
+	q->rpm_window_us = window_us;
+	emu_bucket_init(&q->b[EMU_DIM_RPM],
+					emu_quota_bucket_limit(q, EMU_DIM_RPM, limits[EMU_DIM_RPM]),
+					window_us, now_us);
+}
+
+/*
+ * Apply new per-minute limits to every bucket (see emu_bucket_set_limit);
+ * a sub-windowed RPM bucket gets its share of the new RPM.
+ */
 void
 emu_quota_set_limits(EmuQuota *q, const int64_t limits[EMU_DIM_COUNT],
 					 int64_t now_us)
 {
 	for (int d = 0; d < EMU_DIM_COUNT; d++)
-		if (limits[d] != q->b[d].limit)
-			emu_bucket_set_limit(&q->b[d], limits[d], now_us);
+	{
+		int64_t		l = emu_quota_bucket_limit(q, (EmuDim) d, limits[d]);
+
+		if (l != q->b[d].limit)
+			emu_bucket_set_limit(&q->b[d], l, now_us);
+	}
 }
 
 void

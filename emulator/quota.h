@@ -42,11 +42,17 @@ extern void emu_bucket_take(EmuBucket *b, int64_t now_us, double amount);
 extern void emu_bucket_set_limit(EmuBucket *b, int64_t limit, int64_t now_us);
 extern void emu_bucket_fill(EmuBucket *b, int64_t now_us);
 
-/* All buckets of one key, plus its billing state. */
+/*
+ * All buckets of one key, plus its billing state.  The RPM bucket may hold
+ * a shorter window than a minute (Azure enforces RPM per 1 s or 10 s): it
+ * then holds rpm * window / 60 s requests, rounded up, and refills that
+ * many per window.
+ */
 typedef struct EmuQuota
 {
 	EmuBucket	b[EMU_DIM_COUNT];
 	bool		insufficient_quota;
+	int64_t		rpm_window_us;	/* EMU_MINUTE_US unless sub-windowed */
 } EmuQuota;
 
 typedef enum EmuAdmitStatus
@@ -89,6 +95,11 @@ extern void emu_quota_init(EmuQuota *q, const int64_t limits[EMU_DIM_COUNT],
 extern void emu_quota_set_limits(EmuQuota *q,
 								 const int64_t limits[EMU_DIM_COUNT],
 								 int64_t now_us);
+extern void emu_quota_set_rpm_window(EmuQuota *q,
+									 const int64_t limits[EMU_DIM_COUNT],
+									 int64_t window_us, int64_t now_us);
+extern int64_t emu_quota_bucket_limit(const EmuQuota *q, EmuDim d,
+									  int64_t limit);
 extern void emu_quota_fill(EmuQuota *q, int64_t now_us);
 extern EmuAdmitStatus emu_quota_admit(EmuQuota *q, int64_t now_us,
 									  int64_t tokens, EmuAdmit *out);

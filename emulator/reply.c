@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  * reply.c
- *	  Request parsing and response bodies of the three provider dialects.
+ *	  Request parsing and response bodies of the provider dialects.
  *
  * The reply is a deterministic function of the request: "echo: " followed
  * by the last user text (at most EMU_ECHO_MAX bytes), so a test can tell
@@ -12,6 +12,11 @@
  * ceil(text bytes / 4) + 2 per message (the system prompt counts as one).
  * It gives 4 tokens for "Hello!", what a real capture charged.  Completion
  * tokens are ceil(reply bytes / 4), capped by the request's output limit.
+ *
+ * Azure OpenAI takes the OpenAI body (the deployment in the URL is the
+ * model; a "model" member is ignored) and answers the OpenAI body plus
+ * content-filter results.  Its own errors (auth, unknown deployment, rate
+ * limits) use {"error":{"code":"<string>","message":...}} without "type".
  *
  * Bodies are written with printf into an EmuBuf (fast); jansson is used
  * only to read requests and to build schema instances.
@@ -27,6 +32,7 @@
 #include <time.h>
 
 #include "fmt.h"
+#include "headers.h"
 #include "reply.h"
 #include "schema.h"
 
@@ -159,8 +165,13 @@ set_tool(EmuRequest *req, const char *name, json_t *schema)
 	req->out = EMU_OUT_TOOL;
 }
 
+/*
+ * Parse an OpenAI chat body.  "path_model" (Azure: the deployment named in
+ * the URL) replaces the body's "model", which may then be absent.
+ */
 static EmuParseStatus
-parse_openai(EmuRequest *req, char *err, size_t errlen)
+parse_openai(EmuRequest *req, const char *path_model, char *err,
+			 size_t errlen)
 {
 	json_t	   *root = req->root;
 	json_t	   *msgs = json_object_get(root, "messages");
@@ -174,6 +185,8 @@ parse_openai(EmuRequest *req, char *err, size_t errlen)
 	size_t		i;
 	json_t	   *m;
 
+	if (path_model != NULL)
+		model = path_model;
 	if (model == NULL)
 		return invalid(err, errlen, "you must provide a model parameter");
 	snprintf(req->model, sizeof(req->model), "%s", model);
@@ -519,9 +532,9 @@ parse_gemini(EmuRequest *req, const char *path_model, char *err,
 
 /*
  * Parse a request body of dialect p.  "path_model" is the model taken from
- * the URL (Gemini only).  On EMU_PARSE_OK the caller must call
- * emu_request_free; on failure nothing is left to free and "err" holds the
- * provider-style message.
+ * the URL (Gemini, and Azure's deployment).  On EMU_PARSE_OK the caller
+ * must call emu_request_free; on failure nothing is left to free and "err"
+ * holds the provider-style message.
  */
 EmuParseStatus
 emu_request_parse(EmuProvider p, const char *body, size_t len,
@@ -545,7 +558,10 @@ emu_request_parse(EmuProvider p, const char *body, size_t len,
 	switch (p)
 	{
 		case EMU_PROVIDER_OPENAI:
-			st = parse_openai(req, err, errlen);
+			st = parse_openai(req, NULL, err, errlen);
+			break;
+		case EMU_PROVIDER_AZURE:
+			st = parse_openai(req, path_model, err, errlen);
 			break;
 		case EMU_PROVIDER_ANTHROPIC:
 			st = parse_anthropic(req, err, errlen);
@@ -571,8 +587,9 @@ emu_request_free(EmuRequest *req)
 /*
  * Tokens charged at admission.  OpenAI and Gemini charge the prompt
  * estimate plus the output cap (absent cap: nothing for the output), or
- * with EMU_CHARGE_MAX the larger of the two (OpenAI only).  Anthropic
- * charges the input only; its output is charged after the reply.
+ * with EMU_CHARGE_MAX the larger of the two (OpenAI and Azure, which
+ * describes its estimate the same way).  Anthropic charges the input only;
+ * its output is charged after the reply.
  */
 int64_t
 emu_request_charge(EmuProvider p, const EmuRequest *req, EmuChargeMode mode)
@@ -584,6 +601,7 @@ emu_request_charge(EmuProvider p, const EmuRequest *req, EmuChargeMode mode)
 		case EMU_PROVIDER_ANTHROPIC:
 			return req->prompt_tokens;
 		case EMU_PROVIDER_OPENAI:
+		case EMU_PROVIDER_AZURE:
 			if (mode == EMU_CHARGE_MAX)
 				return out > req->prompt_tokens ? out : req->prompt_tokens;
 			return req->prompt_tokens + out;
@@ -682,10 +700,18 @@ reply_content(const EmuRequest *req, const EmuReplyOpts *o, size_t *len,
 	return s;
 }
 
+/*
+ * The OpenAI chat.completion body.  Azure's ("azure") adds the content
+ * filter verdicts of the prompt and of each choice, empty objects as in a
+ * recorded reply, and has no service_tier.
+ */
 static void
 build_openai(const EmuRequest *req, const EmuReplyOpts *o, const char *s,
-			 size_t n, int64_t ctoks, bool truncated, EmuBuf *out)
+			 size_t n, int64_t ctoks, bool truncated, bool azure,
+			 EmuBuf *out)
 {
+	const char *choice_extra = azure ? ",\"content_filter_results\":{}" : "";
+
 	uint64_t	id = mix64(o->seq);
 
 	emu_buf_printf(out, "{\"id\":\"chatcmpl-emu%016" PRIx64 "\","
@@ -702,25 +728,29 @@ build_openai(const EmuRequest *req, const EmuReplyOpts *o, const char *s,
 		/* OpenAI sends tool arguments as a JSON string */
 		emu_buf_puts(out, ",\"arguments\":");
 		emu_buf_json_str(out, s, n);
-		emu_buf_puts(out, "}}],\"annotations\":[]},\"logprobs\":null,"
-					 "\"finish_reason\":\"tool_calls\"}]");
+		emu_buf_printf(out, "}}],\"annotations\":[]},\"logprobs\":null,"
+					   "\"finish_reason\":\"tool_calls\"%s}]", choice_extra);
 	}
 	else
 	{
 		emu_buf_puts(out, "\"content\":");
 		emu_buf_json_str(out, s, n);
 		emu_buf_printf(out, ",\"refusal\":null,\"annotations\":[]},"
-					   "\"logprobs\":null,\"finish_reason\":\"%s\"}]",
-					   truncated ? "length" : "stop");
+					   "\"logprobs\":null,\"finish_reason\":\"%s\"%s}]",
+					   truncated ? "length" : "stop", choice_extra);
 	}
+	if (azure)
+		emu_buf_puts(out, ",\"prompt_filter_results\":[{\"prompt_index\":0,"
+					 "\"content_filter_results\":{}}]");
 	emu_buf_printf(out, ",\"usage\":{\"prompt_tokens\":%" PRId64
 				   ",\"completion_tokens\":%" PRId64 ",\"total_tokens\":%" PRId64
 				   ",\"prompt_tokens_details\":{\"cached_tokens\":0,\"audio_tokens\":0},"
 				   "\"completion_tokens_details\":{\"reasoning_tokens\":0,"
 				   "\"audio_tokens\":0,\"accepted_prediction_tokens\":0,"
-				   "\"rejected_prediction_tokens\":0}},"
-				   "\"service_tier\":\"default\",\"system_fingerprint\":null}",
-				   req->prompt_tokens, ctoks, req->prompt_tokens + ctoks);
+				   "\"rejected_prediction_tokens\":0}},%s"
+				   "\"system_fingerprint\":null}",
+				   req->prompt_tokens, ctoks, req->prompt_tokens + ctoks,
+				   azure ? "" : "\"service_tier\":\"default\",");
 }
 
 static void
@@ -805,7 +835,9 @@ emu_reply_build(EmuProvider p, const EmuRequest *req, const EmuReplyOpts *o,
 	switch (p)
 	{
 		case EMU_PROVIDER_OPENAI:
-			build_openai(req, o, s, n, ctoks, truncated, out);
+		case EMU_PROVIDER_AZURE:
+			build_openai(req, o, s, n, ctoks, truncated,
+						 p == EMU_PROVIDER_AZURE, out);
 			break;
 		case EMU_PROVIDER_ANTHROPIC:
 			build_anthropic(req, o, s, n, ctoks, truncated, out);
@@ -866,6 +898,17 @@ anthropic_error(EmuBuf *out, const char *type, const char *msg,
 				   type);
 	emu_buf_json_str(out, msg, strlen(msg));
 	emu_buf_printf(out, "},\"request_id\":\"%s\"}", request_id ? request_id : "");
+}
+
+/* Azure's own envelope: a string code, a message, no type. */
+static void
+azure_error(EmuBuf *out, const char *code, const char *msg)
+{
+	emu_buf_puts(out, "{\"error\":{\"code\":");
+	emu_buf_json_str(out, code, strlen(code));
+	emu_buf_puts(out, ",\"message\":");
+	emu_buf_json_str(out, msg, strlen(msg));
+	emu_buf_puts(out, "}}");
 }
 
 static void
@@ -956,6 +999,60 @@ emu_error_body(EmuProvider p, EmuErrKind kind, int status, const char *detail,
 									 "service_unavailable_error",
 									 "server_is_overloaded");
 					return status;
+				case EMU_ERR_NO_API_VERSION:
+				case EMU_ERR_BAD_API_VERSION:
+					break;		/* Azure only */
+			}
+			break;
+		case EMU_PROVIDER_AZURE:
+
+			/*
+			 * Body validation comes from the OpenAI model behind the
+			 * deployment, in OpenAI's shape; the gateway's own refusals
+			 * (key, route, deployment, version) in Azure's.
+			 */
+			switch (kind)
+			{
+				case EMU_ERR_BAD_JSON:
+				case EMU_ERR_INVALID:
+				case EMU_ERR_TOO_BIG:
+					return emu_error_body(EMU_PROVIDER_OPENAI, kind, status,
+										  detail, request_id, out, html);
+				case EMU_ERR_NO_KEY:
+					azure_error(out, "401", "Access denied due to missing "
+								"subscription key. Make sure to include "
+								"subscription key when making requests to an API.");
+					return 401;
+				case EMU_ERR_BAD_KEY:
+					azure_error(out, "401", "Access denied due to invalid "
+								"subscription key or wrong API endpoint. Make sure "
+								"to provide a valid key for an active subscription "
+								"and use a correct regional API endpoint for your "
+								"resource.");
+					return 401;
+				case EMU_ERR_MODEL:
+					azure_error(out, "DeploymentNotFound", "The API deployment "
+								"for this resource does not exist. If you created "
+								"the deployment within the last 5 minutes, please "
+								"wait a moment and try again.");
+					return 404;
+				case EMU_ERR_NO_API_VERSION:
+					/* a route without api-version does not exist at all */
+					azure_error(out, "404", "Resource not found");
+					return 404;
+				case EMU_ERR_BAD_API_VERSION:
+					azure_error(out, "BadRequest", "API version not supported");
+					return 400;
+				case EMU_ERR_SERVER:
+					if (status == 500)
+						azure_error(out, "InternalServerError", "The server had "
+									"an error while processing your request. "
+									"Sorry about that!");
+					else
+						azure_error(out, "ServiceUnavailable", "The service is "
+									"temporarily unable to process your request. "
+									"Please try again later.");
+					return status;
 			}
 			break;
 		case EMU_PROVIDER_ANTHROPIC:
@@ -993,6 +1090,9 @@ emu_error_body(EmuProvider p, EmuErrKind kind, int status, const char *detail,
 						anthropic_error(out, "api_error", "Internal server error",
 										request_id);
 					return status;
+	case EMU_ERR_NO_API_VERSION:
+				case EMU_ERR_BAD_API_VERSION:
+					break;		/* Azure only */
 			}
 			break;
 		default:
@@ -1040,6 +1140,9 @@ emu_error_body(EmuProvider p, EmuErrKind kind, int status, const char *detail,
 						gemini_error(out, status, "The model is overloaded. Please "
 									 "try again later.", "UNAVAILABLE", NULL);
 					return status;
+	case EMU_ERR_NO_API_VERSION:
+				case EMU_ERR_BAD_API_VERSION:
+					break;		/* Azure only */
 			}
 			break;
 	}
@@ -1287,6 +1390,56 @@ gemini_limit_body(const EmuAdmit *a, const EmuLimitCtx *c, EmuBuf *out)
 }
 
 /*
+ * Azure's 429: the dimension is only in the prose ("token rate limit" for
+ * TPM, "call rate limit" for RPM), "code" is the string "429" and there is
+ * no "type".  The wait is the retry-after header's, in whole seconds.  A
+ * request that can never fit is told to come back in 86400 seconds, the
+ * figure Azure gives a deployment without quota.
+ */
+static void
+azure_limit_body(const EmuAdmit *a, const EmuLimitCtx *c, EmuBuf *out)
+{
+	char		msg[768];
+	int64_t		secs;
+
+	if (a->status == EMU_ADMIT_TOO_LARGE)
+		secs = 86400;
+	else
+		secs = emu_retry_after_seconds(a->retry_us);
+	snprintf(msg, sizeof(msg), "Requests to the ChatCompletions_Create "
+			 "Operation under Azure OpenAI API version %s have exceeded %s "
+			 "rate limit of your current %s pricing tier. Please retry after "
+			 "%" PRId64 " second%s. Please go here: "
+			 "https://aka.ms/oai/quotaincrease if you would like to further "
+			 "increase the default rate limit.",
+			 c->api_version ? c->api_version : "",
+			 a->dim == EMU_DIM_RPM ? "call" : "token",
+			 c->azure_tier ? c->azure_tier : "OpenAI S0",
+			 secs, secs == 1 ? "" : "s");
+	azure_error(out, "429", msg);
+}
+
+/*
+ * Whether "v" is an api-version Azure would know the shape of:
+ * YYYY-MM-DD, optionally followed by "-preview".  Any date of that shape
+ * is accepted; the emulator does not keep a list of released versions.
+ */
+bool
+emu_azure_api_version_ok(const char *v)
+{
+	static const char shape[] = "dddd-dd-dd";
+
+	if (v == NULL)
+		return false;
+	for (int i = 0; shape[i] != '\0'; i++)
+	{
+		if (shape[i] == 'd' ? (v[i] < '0' || v[i] > '9') : v[i] != shape[i])
+			return false;
+	}
+	return v[10] == '\0' || strcmp(v + 10, "-preview") == 0;
+}
+
+/*
  * Write the 429 body of dialect p for a refused admission "a" (LIMITED,
  * TOO_LARGE or BILLING).
  */
@@ -1301,6 +1454,9 @@ emu_ratelimit_body(EmuProvider p, const EmuAdmit *a, const EmuLimitCtx *c,
 			break;
 		case EMU_PROVIDER_ANTHROPIC:
 			anthropic_limit_body(a, c, out);
+			break;
+		case EMU_PROVIDER_AZURE:
+			azure_limit_body(a, c, out);
 			break;
 		default:
 			gemini_limit_body(a, c, out);

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  * reply.h
- *	  Request parsing and response bodies of the three provider dialects.
+ *	  Request parsing and response bodies of the provider dialects.
  *
  * IDENTIFICATION
  *	  emulator/reply.h
@@ -83,7 +83,9 @@ typedef enum EmuErrKind
 	EMU_ERR_BAD_KEY,			/* 401 (Gemini 400 API_KEY_INVALID) */
 	EMU_ERR_MODEL,				/* 404, detail = model */
 	EMU_ERR_TOO_BIG,			/* 413 (Gemini 400) */
-	EMU_ERR_SERVER				/* status 500, 502, 503 or 529 */
+	EMU_ERR_SERVER,				/* status 500, 502, 503 or 529 */
+	EMU_ERR_NO_API_VERSION,		/* Azure: 404 without ?api-version */
+	EMU_ERR_BAD_API_VERSION		/* Azure: 400, not YYYY-MM-DD[-preview] */
 } EmuErrKind;
 
 /* What a 429 body needs besides the admission outcome. */
@@ -95,6 +97,8 @@ typedef struct EmuLimitCtx
 	bool		gemini_free_tier;
 	const char *request_id;
 	int64_t		wall_now_us;	/* for Anthropic's "regain access on" */
+	const char *api_version;	/* Azure: named in the 429 text */
+	const char *azure_tier;		/* Azure: "OpenAI S0" */
 } EmuLimitCtx;
 
 extern EmuParseStatus emu_request_parse(EmuProvider p, const char *body,
@@ -116,5 +120,6 @@ extern int	emu_error_body(EmuProvider p, EmuErrKind kind, int status,
 extern void emu_ratelimit_body(EmuProvider p, const EmuAdmit *a,
 							   const EmuLimitCtx *c, EmuBuf *out);
 extern int64_t emu_gemini_retry_delay_us(const EmuAdmit *a);
+extern bool emu_azure_api_version_ok(const char *v);
 
 #endif							/* EMU_REPLY_H */

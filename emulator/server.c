@@ -8,6 +8,10 @@
  * and handed to a single timer thread, which resumes it when due.  So
  * thousands of slow requests cost a heap entry each, never a thread.
  *
+ * Azure OpenAI is routed by path (/openai/deployments/{deployment}/...)
+ * and answers with its own headers (region, apim-request-id, deployment
+ * name); its RPM bucket is sub-windowed (see emu_quota_set_rpm_window).
+ *
  * Locking: each key has one mutex guarding its buckets, limits and faults;
  * it is held only for the bucket arithmetic, never during JSON work.
  * Counters are atomics.  The timer has its own mutex; it never takes a key
@@ -106,12 +110,15 @@ typedef struct EmuConn
 	bool		success;
 	bool		rl_headers;		/* add the provider's rate-limit headers */
 	bool		no_rl_headers;	/* fault: omit them */
+	bool		sentinel;		/* fault: token headers say -1 */
+	const char *api_version;	/* Azure ?api-version= (MHD's memory) */
 	int64_t		retry_after_s;	/* -1: none */
 	int64_t		retry_after_ms; /* -1: none */
 	int64_t		output_charge;	/* Anthropic OTPM, charged when sent */
 	EmuUsage	usage;
 	int64_t		t_start_us;
 	char		request_id[40];
+	char		apim_id[40];	/* Azure apim-request-id */
 } EmuConn;
 
 typedef struct TimerEntry
@@ -230,6 +237,18 @@ raise_peak(_Atomic int64_t *peak, int64_t v)
 												  memory_order_relaxed,
 												  memory_order_relaxed))
 		;
+}
+
+/* A UUID-shaped id (as Azure's request ids are) from a sequence number. */
+static void
+uuid_of(char *buf, size_t len, uint64_t seq)
+{
+	uint64_t	a = mix64(seq ^ UINT64_C(0x5851F42D4C957F2D));
+	uint64_t	b = mix64(a);
+
+	snprintf(buf, len, "%08" PRIx64 "-%04" PRIx64 "-4%03" PRIx64 "-%04" PRIx64
+			 "-%012" PRIx64, a >> 32, (a >> 16) & 0xffff, a & 0xfff,
+			 0x8000 | ((b >> 48) & 0x3fff), b & UINT64_C(0xffffffffffff));
 }
 
 static size_t
@@ -560,7 +579,11 @@ send_prepared(struct MHD_Connection *conn, EmuConn *x)
 		if (x->output_charge > 0)
 			stat_add(x->key, EMU_STAT_TOKENS_CHARGED, x->output_charge);
 		if (x->rl_headers && !x->no_rl_headers)
+		{
 			emu_headers_ratelimit(x->provider, &v, wall_us(), &hs);
+			if (x->sentinel)
+				emu_headers_sentinel(x->provider, &hs);
+		}
 	}
 	if (x->retry_after_s >= 0)
 		emu_headers_add(&hs, "retry-after", "%" PRId64, x->retry_after_s);
@@ -612,6 +635,23 @@ send_prepared(struct MHD_Connection *conn, EmuConn *x)
 	{
 		add_header(r, "request-id", x->request_id);
 		add_header(r, "anthropic-organization-id", srv.cfg->anthropic_org);
+	}
+	else if (x->kind == CK_PROVIDER && x->provider == EMU_PROVIDER_AZURE)
+	{
+		/* the set of a recorded Azure reply */
+		add_header(r, "x-request-id", x->request_id);
+		add_header(r, "apim-request-id", x->apim_id);
+		add_header(r, "x-ms-region", srv.cfg->azure_region);
+		add_header(r, "x-content-type-options", "nosniff");
+		add_header(r, "strict-transport-security",
+				   "max-age=31536000; includeSubDomains; preload");
+		if (x->path_model[0] != '\0')
+			add_header(r, "x-ms-deployment-name", x->path_model);
+		if (x->status == 200)
+		{
+			add_header(r, "azureml-model-session", "emu-20250930181259");
+			add_header(r, "x-ms-rai-invoked", "true");
+		}
 	}
 	ret = MHD_queue_response(conn, (unsigned int) x->status, r);
 	MHD_destroy_response(r);
@@ -932,6 +972,11 @@ admin_keys_post(json_t *body, EmuBuf *b)
 		admin_error(b, "\"insufficient_quota\" must be true or false");
 		return 400;
 	}
+	if (json_is_true(iq) && k->cfg->provider == EMU_PROVIDER_AZURE)
+	{
+		admin_error(b, "\"insufficient_quota\" does not apply to azure keys");
+		return 400;
+	}
 	pthread_mutex_lock(&k->lock);
 	memcpy(lim, k->limits, sizeof(lim));
 	if (!emu_limits_apply_json(body, k->cfg->provider, lim, err, sizeof(err)))
@@ -1103,6 +1148,20 @@ handle_provider(struct MHD_Connection *conn, EmuConn *x)
 	bool		inject_error;
 	bool		malformed;
 
+	/*
+	 * Azure routes on api-version before it looks at the key: without one
+	 * the path does not exist (404), a malformed one is a 400.
+	 */
+	if (x->provider == EMU_PROVIDER_AZURE &&
+		!emu_azure_api_version_ok(x->api_version))
+	{
+		bool		missing = x->api_version == NULL ||
+			x->api_version[0] == '\0';
+
+		stat_add(k, EMU_STAT_REQUESTS, 1);
+		return respond_error(conn, x, missing ? EMU_ERR_NO_API_VERSION :
+							 EMU_ERR_BAD_API_VERSION, 0, NULL);
+	}
 	if (k == NULL)
 	{
 		atomic_fetch_add(&srv.unauthorized, 1);
@@ -1115,6 +1174,7 @@ handle_provider(struct MHD_Connection *conn, EmuConn *x)
 	f = k->faults;
 	pthread_mutex_unlock(&k->lock);
 	x->no_rl_headers = f.no_ratelimit_headers;
+	x->sentinel = f.sentinel_headers;
 
 	if (x->provider == EMU_PROVIDER_ANTHROPIC &&
 		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "anthropic-version") == NULL)
@@ -1167,6 +1227,8 @@ handle_provider(struct MHD_Connection *conn, EmuConn *x)
 		lc.gemini_free_tier = k->cfg->free_tier;
 		lc.request_id = x->request_id;
 		lc.wall_now_us = wall_us();
+		lc.api_version = x->api_version;
+		lc.azure_tier = srv.cfg->azure_tier;
 		emu_buf_reset(&x->resp);
 		emu_ratelimit_body(x->provider, &a, &lc, &x->resp);
 		emu_request_free(&req);
@@ -1301,6 +1363,29 @@ conn_new(struct MHD_Connection *conn, const char *url, const char *method)
 		secret = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-goog-api-key");
 		if (secret == NULL)
 			secret = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "key");
+	}
+	else if (strncmp(url, "/openai/deployments/", 20) == 0)
+	{
+		const char *d = url + 20;
+		const char *slash = strchr(d, '/');
+
+		if (slash == NULL || slash == d ||
+			strcmp(slash, "/chat/completions") != 0 ||
+			(size_t) (slash - d) >= sizeof(x->path_model))
+			return x;
+		x->kind = CK_PROVIDER;
+		x->provider = EMU_PROVIDER_AZURE;
+		snprintf(x->path_model, sizeof(x->path_model), "%.*s",
+				 (int) (slash - d), d);
+		/* only the key header: Entra bearer tokens are not emulated */
+		secret = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "api-key");
+		x->api_version = MHD_lookup_connection_value(conn,
+													 MHD_GET_ARGUMENT_KIND,
+													 "api-version");
+		uuid_of(x->request_id, sizeof(x->request_id),
+				atomic_fetch_add_explicit(&srv.seq, 1, memory_order_relaxed));
+		uuid_of(x->apim_id, sizeof(x->apim_id),
+				atomic_fetch_add_explicit(&srv.seq, 1, memory_order_relaxed));
 	}
 	else
 		return x;
@@ -1450,6 +1535,10 @@ emu_server_start(EmuConfig *cfg, const char *host, int port, int threads,
 		pthread_mutex_init(&k->lock, NULL);
 		memcpy(k->limits, k->cfg->limits, sizeof(k->limits));
 		emu_quota_init(&k->quota, k->limits, now);
+		if (k->cfg->provider == EMU_PROVIDER_AZURE)
+			emu_quota_set_rpm_window(&k->quota, k->limits,
+									 cfg->azure_rpm_window_s * EMU_USEC_PER_SEC,
+									 now);
 		k->quota.insufficient_quota = k->cfg->insufficient_quota;
 		k->faults = k->cfg->faults;
 		for (s = str_hash(k->cfg->secret) & srv.slot_mask; srv.slots[s] >= 0;

@@ -48,7 +48,9 @@ cat > "$TMP/config.json" <<'JSON'
 {
   "org": "org-it",
   "models": [
-    {"name": "gpt-4o-mini", "provider": "openai", "max_output_tokens": 4096}
+    {"name": "gpt-4o-mini", "provider": "openai", "max_output_tokens": 4096},
+    {"name": "gpt-5-nano", "provider": "azure"},
+    {"name": "gpt-4o-dep", "provider": "azure", "max_output_tokens": 4096}
   ],
   "keys": [
     {"secret": "sk-it-main", "label": "k1", "provider": "openai", "rpm": 600, "tpm": 60000},
@@ -62,7 +64,11 @@ cat > "$TMP/config.json" <<'JSON'
     {"secret": "sk-ant-itpm", "label": "a-itpm", "provider": "anthropic", "rpm": 50, "itpm": 20, "otpm": 8000},
     {"secret": "gm-main", "label": "g1", "provider": "gemini", "rpm": 100, "tpm": 100000},
     {"secret": "gm-rpm", "label": "g-rpm", "provider": "gemini", "rpm": 1},
-    {"secret": "gm-rpd", "label": "g-rpd", "provider": "gemini", "rpm": 1000, "rpd": 1, "free_tier": true}
+    {"secret": "gm-rpd", "label": "g-rpd", "provider": "gemini", "rpm": 1000, "rpd": 1, "free_tier": true},
+    {"secret": "az-main", "label": "z1", "provider": "azure", "rpm": 600, "tpm": 100000},
+    {"secret": "az-rpm", "label": "z-rpm", "provider": "azure", "rpm": 6, "tpm": 100000},
+    {"secret": "az-tpm", "label": "z-tpm", "provider": "azure", "rpm": 600, "tpm": 100},
+    {"secret": "az-fault", "label": "z-fault", "provider": "azure", "rpm": 60000, "tpm": 10000000}
   ]
 }
 JSON
@@ -131,6 +137,14 @@ gemini() {	# gemini SECRET MODEL BODY
 	shift 3
 	call "/v1beta/models/$m:generateContent" -H "x-goog-api-key: $s" \
 		-H 'Content-Type: application/json' --data-binary "$b" "$@"
+}
+AZV=2024-10-21
+azure() {	# azure SECRET DEPLOYMENT BODY [extra curl args]
+	local s=$1 d=$2 b=$3
+	shift 3
+	call "/openai/deployments/$d/chat/completions?api-version=$AZV" \
+		-H "api-key: $s" -H 'Content-Type: application/json' \
+		--data-binary "$b" "$@"
 }
 admin() {	# admin PATH [JSON]
 	if [ $# -ge 2 ]; then
@@ -274,6 +288,79 @@ check "gemini: provider-wide outage is 503 UNAVAILABLE" eval 'status_is 503 && h
 admin faults '{"provider":"gemini","clear":true}'
 gemini gm-main gemini-2.5-flash "$(gem x)"
 check "gemini: outage ends" status_is 200
+
+# ----------------------------------------------------------------- Azure
+UUID='^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+AZ='{"messages":[{"content":"Hello!","role":"user"}],"model":"gpt-5-nano"}'
+azure az-main gpt-5-nano "$AZ"
+check "azure: 200 chat.completion with the echoed text" eval 'status_is 200 && has "\"object\":\"chat.completion\"" && has "\"content\":\"echo: Hello!\"" && has "\"model\":\"gpt-5-nano\""'
+check "azure: content filter results on prompt and choice" eval 'has "\"finish_reason\":\"stop\",\"content_filter_results\":{}" && has "\"prompt_filter_results\":[{\"prompt_index\":0,\"content_filter_results\":{}}]"'
+check "azure: usage as in the capture (Hello! = 4 prompt tokens)" eval 'has "\"usage\":{\"prompt_tokens\":4,"'
+# 600 RPM on 10 s windows: the header shows the window's 100, as a real
+# deployment of that size does
+check "azure: limit and remaining headers (RPM per 10 s window)" eval 'hdr_is x-ratelimit-limit-requests 100 && hdr_is x-ratelimit-remaining-requests 99 && hdr_is x-ratelimit-limit-tokens 100000'
+check "azure: tokens charged at admission" between "$(hdr x-ratelimit-remaining-tokens)" 99990 99996
+check "azure: no reset headers" eval 'no_hdr x-ratelimit-reset-requests && no_hdr x-ratelimit-reset-tokens'
+check "azure: x-ms-region, x-ms-deployment-name, request ids" eval 'hdr_is x-ms-region "East US 2" && hdr_is x-ms-deployment-name gpt-5-nano && hdr_matches apim-request-id "$UUID" && hdr_matches x-request-id "$UUID" && hdr_is x-ms-rai-invoked true'
+azure az-main gpt-4o-dep '{"messages":[{"role":"user","content":"job 61"}],"model":"ignored"}'
+check "azure: the deployment is the model, body model ignored" eval 'status_is 200 && has "\"model\":\"gpt-4o-dep\"" && has "echo: job 61"'
+azure az-main gpt-4o-dep "{\"messages\":[{\"role\":\"user\",\"content\":\"job 62\"}],\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"parameters\":$SCHEMA}}]}"
+check "azure: tools give an OpenAI tool call" eval 'status_is 200 && has "\"name\":\"get_weather\",\"arguments\":\"{\\\"answer\\\":\\\"echo: job 62\\\",\\\"score\\\":0}\""'
+
+call /openai/deployments/gpt-5-nano/chat/completions -H 'api-key: az-main' --data-binary "$AZ"
+check "azure: missing api-version is 404 Resource not found" eval 'status_is 404 && has "{\"error\":{\"code\":\"404\",\"message\":\"Resource not found\"}}"'
+AZV=2024-10 azure az-main gpt-5-nano "$AZ"
+check "azure: malformed api-version is 400" eval 'status_is 400 && has "API version not supported"'
+AZV=2024-12-01-preview azure az-main gpt-5-nano "$AZ"
+check "azure: preview api-version accepted" status_is 200
+azure az-wrong gpt-5-nano "$AZ"
+check "azure: wrong key is 401 in Azure shape" eval 'status_is 401 && has "\"code\":\"401\"" && has "invalid subscription key" && lacks "\"type\"" && lacks az-wrong'
+call "/openai/deployments/gpt-5-nano/chat/completions?api-version=$AZV" -H 'Authorization: Bearer az-main' --data-binary "$AZ"
+check "azure: a bearer token is no api-key (401)" eval 'status_is 401 && has "missing subscription key"'
+azure sk-it-main gpt-5-nano "$AZ"
+check "azure: an OpenAI key is unknown on the Azure path" status_is 401
+openai az-main "$(chat x)"
+check "azure: an Azure key is unknown on the OpenAI path" status_is 401
+azure az-main gpt-9-dep "$AZ"
+check "azure: unknown deployment is 404 DeploymentNotFound" eval 'status_is 404 && has "\"code\":\"DeploymentNotFound\""'
+call "/openai/deployments/gpt-5-nano/completions?api-version=$AZV" -H 'api-key: az-main' --data-binary "$AZ"
+check "azure: other operations are unknown URLs" status_is 404
+
+# 6 RPM is one request per 10 s window: the second of a burst is refused
+azure az-rpm gpt-5-nano "$AZ"; s1=$STATUS
+azure az-rpm gpt-5-nano "$AZ"
+check "azure: RPM 429 on the 10 s window" eval '[ "$s1" = 200 ] && status_is 429'
+check "azure: RPM 429 body says call rate limit, code \"429\", no type" eval 'has "{\"error\":{\"code\":\"429\",\"message\":\"Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-10-21 have exceeded call rate limit of your current OpenAI S0 pricing tier. Please retry after " && lacks "\"type\""'
+check "azure: RPM 429 retry-after and retry-after-ms" eval 'between "$(hdr retry-after)" 1 10 && between "$(hdr retry-after-ms)" 1 10000 && has "Please retry after $(hdr retry-after) second"'
+check "azure: RPM 429 carries limit/remaining headers" eval 'hdr_is x-ratelimit-limit-requests 1 && hdr_is x-ratelimit-remaining-requests 0 && no_hdr x-ratelimit-reset-requests'
+
+azure az-tpm gpt-5-nano '{"messages":[{"role":"user","content":"x"}],"max_tokens":60}'; s1=$STATUS
+azure az-tpm gpt-5-nano '{"messages":[{"role":"user","content":"y"}],"max_tokens":60}'
+check "azure: TPM 429 says token rate limit" eval '[ "$s1" = 200 ] && status_is 429 && has "have exceeded token rate limit" && between "$(hdr retry-after)" 1 60 && between "$(hdr retry-after-ms)" 1 60000'
+azure az-tpm gpt-5-nano '{"messages":[{"role":"user","content":"x"}],"max_tokens":1000}'
+check "azure: a request above TPM is told 86400 seconds" eval 'status_is 429 && has "Please retry after 86400 seconds." && hdr_is retry-after 86400 && hdr_is retry-after-ms 86400000'
+
+admin faults '{"key":"z-fault","error_rate":1}'
+azure az-fault gpt-5-nano "$AZ"
+check "azure: injected error is 500 InternalServerError" eval 'status_is 500 && has "\"code\":\"InternalServerError\""'
+admin faults '{"key":"z-fault","clear":true,"sentinel_headers":true}'
+azure az-fault gpt-5-nano "$AZ"
+check "azure: sentinel mode sends -1 token headers" eval 'status_is 200 && hdr_is x-ratelimit-limit-tokens -1 && hdr_is x-ratelimit-remaining-tokens -1 && hdr_is x-ratelimit-reset-tokens 0 && hdr_is x-ratelimit-limit-requests 10000'
+admin faults '{"key":"z-fault","clear":true,"no_ratelimit_headers":true}'
+azure az-fault gpt-5-nano "$AZ"
+check "azure: no rate-limit headers mode" eval 'status_is 200 && ! grep -qi "^x-ratelimit" "$TMP/h"'
+admin faults '{"provider":"azure","no_retry_after":true}'
+azure az-rpm gpt-5-nano "$AZ"
+check "azure: no_retry_after drops both retry headers" eval 'status_is 429 && no_hdr retry-after && no_hdr retry-after-ms'
+admin faults '{"provider":"azure","clear":true}'
+check "stats: Azure 429s by dimension" eval '[ "$(stat z-rpm rpm)" = 2 ] && [ "$(stat z-tpm tpm)" = 1 ] && [ "$(stat z-tpm too_large)" = 1 ] && [ "$(stat z1 client_errors)" = 3 ]'
+admin keys '{"key":"z1","rpd":10}'
+check "admin: Azure keys have no daily limits" status_is 400
+admin keys '{"key":"z1","insufficient_quota":true}'
+check "admin: Azure keys have no billing state" status_is 400
+admin keys '{"key":"z-rpm","rpm":60,"refill":true}'
+azure az-rpm gpt-5-nano "$AZ"
+check "admin: a changed Azure RPM shows the window's share" eval 'status_is 200 && hdr_is x-ratelimit-limit-requests 10 && hdr_is x-ratelimit-remaining-requests 9'
 
 # ---------------------------------------------------------------- faults
 admin faults '{"key":"k-fault","reset_rate":1}'

@@ -113,6 +113,42 @@ test_defaults(void **state)
 	emu_config_free(&cfg);
 }
 
+/* Azure deployments: RPM and TPM only, and the dialect's own settings. */
+static void
+test_azure_config(void **state)
+{
+	EmuConfig	cfg;
+	int64_t		max_out;
+
+	(void) state;
+	parse_ok("{\"keys\":[{\"secret\":\"s\",\"label\":\"l\",\"provider\":\"azure\"}]}", &cfg);
+	assert_string_equal(cfg.azure_region, "East US 2");
+	assert_string_equal(cfg.azure_tier, "OpenAI S0");
+	assert_int_equal(cfg.azure_rpm_window_s, 10);
+	assert_int_equal(emu_faults_error_status(&cfg.keys[0].faults, EMU_PROVIDER_AZURE), 500);
+	emu_config_free(&cfg);
+
+	parse_ok("{\"azure_region\":\"Sweden Central\",\"azure_tier\":\"AIServices S0\","
+			 "\"azure_rpm_window_s\":60,"
+			 "\"models\":[{\"name\":\"gpt-4o-dep\",\"provider\":\"azure\",\"max_output_tokens\":100}],"
+			 "\"keys\":[{\"secret\":\"s\",\"label\":\"l\",\"provider\":\"azure\",\"rpm\":600,"
+			 "\"tpm\":100000,\"faults\":{\"sentinel_headers\":true}},"
+			 "{\"secret\":\"t\",\"label\":\"o\",\"provider\":\"openai\"}]}", &cfg);
+	assert_string_equal(cfg.azure_region, "Sweden Central");
+	assert_string_equal(cfg.azure_tier, "AIServices S0");
+	assert_int_equal(cfg.azure_rpm_window_s, 60);
+	assert_int_equal(cfg.keys[0].provider, EMU_PROVIDER_AZURE);
+	assert_int_equal(cfg.keys[0].limits[EMU_DIM_RPM], 600);
+	assert_int_equal(cfg.keys[0].limits[EMU_DIM_TPM], 100000);
+	assert_true(cfg.keys[0].faults.sentinel_headers);
+	/* deployments are the azure models; other providers' lists are apart */
+	assert_true(emu_config_model_allowed(&cfg, &cfg.keys[0], "gpt-4o-dep", &max_out));
+	assert_int_equal(max_out, 100);
+	assert_false(emu_config_model_allowed(&cfg, &cfg.keys[0], "gpt-4o", &max_out));
+	assert_true(emu_config_model_allowed(&cfg, &cfg.keys[1], "gpt-4o", &max_out));
+	emu_config_free(&cfg);
+}
+
 static void
 test_bad_configs(void **state)
 {
@@ -120,7 +156,15 @@ test_bad_configs(void **state)
 	parse_bad("{", "invalid JSON");
 	parse_bad("[]", "JSON object");
 	parse_bad("{\"keys\":[]}", "non-empty");
-	parse_bad("{\"keys\":[{\"secret\":\"s\",\"label\":\"l\",\"provider\":\"azure\"}]}", "provider");
+	parse_bad("{\"keys\":[{\"secret\":\"s\",\"label\":\"l\",\"provider\":\"bedrock\"}]}", "provider");
+	parse_bad("{\"keys\":[{\"secret\":\"s\",\"label\":\"l\",\"provider\":\"azure\",\"rpd\":5}]}",
+			  "\"rpd\" does not apply to azure");
+	parse_bad("{\"keys\":[{\"secret\":\"s\",\"label\":\"l\",\"provider\":\"azure\",\"itpm\":5}]}",
+			  "\"itpm\" does not apply to azure");
+	parse_bad("{\"keys\":[{\"secret\":\"s\",\"label\":\"l\",\"provider\":\"azure\","
+			  "\"insufficient_quota\":true}]}", "insufficient_quota does not apply");
+	parse_bad("{\"azure_rpm_window_s\":5,\"keys\":[{\"secret\":\"s\",\"label\":\"l\",\"provider\":\"azure\"}]}",
+			  "azure_rpm_window_s");
 	parse_bad("{\"keys\":[{\"secret\":\"s\",\"label\":\"l\",\"provider\":\"anthropic\",\"tpm\":5}]}",
 			  "\"tpm\" does not apply to anthropic");
 	parse_bad("{\"keys\":[{\"secret\":\"s\",\"label\":\"l\",\"provider\":\"openai\",\"itpm\":5}]}",
@@ -225,6 +269,7 @@ test_limits_apply_and_render(void **state)
 	assert_int_equal(json_integer_value(json_object_get(j, "latency_ms")), 3);
 	assert_true(json_real_value(json_object_get(j, "error_rate")) == 0.5);
 	assert_true(json_is_false(json_object_get(j, "nonconforming_json")));
+	assert_true(json_is_false(json_object_get(j, "sentinel_headers")));
 	json_decref(j);
 	emu_buf_free(&b);
 }
@@ -257,6 +302,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_config),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_azure_config),
 		cmocka_unit_test(test_bad_configs),
 		cmocka_unit_test(test_faults_apply),
 		cmocka_unit_test(test_limits_apply_and_render),

@@ -209,6 +209,90 @@ test_retry_headers(void **state)
 	assert_int_equal(emu_retry_after_seconds(SEC(20) + 1), 21);
 }
 
+/* Azure: the capture's four headers, no reset headers. */
+static void
+test_azure_headers(void **state)
+{
+	EmuQuotaView v;
+	EmuHeaders	hs;
+
+	(void) state;
+	blank_view(&v);
+	set_dim(&v, EMU_DIM_RPM, 100, 99, 100000);
+	set_dim(&v, EMU_DIM_TPM, 100000, 99998, 1200);
+	emu_headers_clear(&hs);
+	emu_headers_ratelimit(EMU_PROVIDER_AZURE, &v, WALL, &hs);
+	assert_int_equal(hs.n, 4);
+	assert_header(&hs, "x-ratelimit-limit-requests", "100");
+	assert_header(&hs, "x-ratelimit-remaining-requests", "99");
+	assert_header(&hs, "x-ratelimit-limit-tokens", "100000");
+	assert_header(&hs, "x-ratelimit-remaining-tokens", "99998");
+	assert_null(emu_headers_get(&hs, "x-ratelimit-reset-requests"));
+	assert_null(emu_headers_get(&hs, "x-ratelimit-reset-tokens"));
+}
+
+/* Sentinel mode: the token family becomes -1/-1/0; requests stay. */
+static void
+test_sentinel_headers(void **state)
+{
+	EmuQuotaView v;
+	EmuHeaders	hs;
+
+	(void) state;
+	blank_view(&v);
+	set_dim(&v, EMU_DIM_RPM, 100, 99, 100000);
+	set_dim(&v, EMU_DIM_TPM, 100000, 99998, 1200);
+	emu_headers_clear(&hs);
+	emu_headers_ratelimit(EMU_PROVIDER_AZURE, &v, WALL, &hs);
+	emu_headers_sentinel(EMU_PROVIDER_AZURE, &hs);
+	assert_int_equal(hs.n, 5);
+	assert_header(&hs, "x-ratelimit-limit-requests", "100");
+	assert_header(&hs, "x-ratelimit-remaining-requests", "99");
+	assert_header(&hs, "x-ratelimit-limit-tokens", "-1");
+	assert_header(&hs, "x-ratelimit-remaining-tokens", "-1");
+	assert_header(&hs, "x-ratelimit-reset-tokens", "0");
+
+	/* OpenAI: the reset header is replaced, not doubled */
+	emu_headers_clear(&hs);
+	emu_headers_ratelimit(EMU_PROVIDER_OPENAI, &v, WALL, &hs);
+	emu_headers_sentinel(EMU_PROVIDER_OPENAI, &hs);
+	assert_int_equal(hs.n, 6);
+	assert_header(&hs, "x-ratelimit-reset-requests", "100ms");
+	assert_header(&hs, "x-ratelimit-limit-tokens", "-1");
+	assert_header(&hs, "x-ratelimit-reset-tokens", "0");
+
+	/* the other dialects have no such family */
+	emu_headers_clear(&hs);
+	emu_headers_sentinel(EMU_PROVIDER_GEMINI, &hs);
+	emu_headers_sentinel(EMU_PROVIDER_ANTHROPIC, &hs);
+	assert_int_equal(hs.n, 0);
+}
+
+/* Azure 429s always carry both retry headers; never-fitting says a day. */
+static void
+test_azure_retry_headers(void **state)
+{
+	EmuAdmit	a;
+	EmuHeaders	hs;
+
+	(void) state;
+	memset(&a, 0, sizeof(a));
+	a.status = EMU_ADMIT_LIMITED;
+	a.retry_us = 5200000;
+	emu_headers_clear(&hs);
+	/* with_ms is the OpenAI switch: Azure ignores it */
+	emu_headers_retry(EMU_PROVIDER_AZURE, &a, false, &hs);
+	assert_int_equal(hs.n, 2);
+	assert_header(&hs, "retry-after", "6");
+	assert_header(&hs, "retry-after-ms", "5200");
+	a.status = EMU_ADMIT_TOO_LARGE;
+	a.retry_us = EMU_WAIT_NEVER;
+	emu_headers_clear(&hs);
+	emu_headers_retry(EMU_PROVIDER_AZURE, &a, true, &hs);
+	assert_header(&hs, "retry-after", "86400");
+	assert_header(&hs, "retry-after-ms", "86400000");
+}
+
 static void
 test_header_list_limits(void **state)
 {
@@ -233,6 +317,9 @@ main(void)
 		cmocka_unit_test(test_anthropic_full_and_single),
 		cmocka_unit_test(test_gemini_none),
 		cmocka_unit_test(test_retry_headers),
+		cmocka_unit_test(test_azure_headers),
+		cmocka_unit_test(test_sentinel_headers),
+		cmocka_unit_test(test_azure_retry_headers),
 		cmocka_unit_test(test_header_list_limits),
 	};
 

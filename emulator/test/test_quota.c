@@ -115,6 +115,61 @@ test_bucket_set_limit(void **state)
 	assert_true(emu_bucket_level(&b, T0) == 7.0);
 }
 
+/*
+ * Azure's sub-windowed RPM: 600 RPM on 10 s windows holds 100 requests,
+ * so a burst of 101 is refused although the minute would fit, and the
+ * 101st passes 100 ms later.  Limit changes give the window its share.
+ */
+static void
+test_rpm_sub_window(void **state)
+{
+	int64_t		l[EMU_DIM_COUNT];
+	EmuQuota	q;
+	EmuAdmit	a;
+	EmuQuotaView v;
+
+	(void) state;
+	no_limits(l);
+	l[EMU_DIM_RPM] = 600;
+	l[EMU_DIM_TPM] = 100000;
+	emu_quota_init(&q, l, T0);
+	emu_quota_set_rpm_window(&q, l, SEC(10), T0);
+	emu_quota_view(&q, T0, &v);
+	assert_int_equal(v.limit[EMU_DIM_RPM], 100);
+	assert_int_equal(v.limit[EMU_DIM_TPM], 100000);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(emu_quota_admit(&q, T0, 1, &a), EMU_ADMIT_OK);
+	assert_int_equal(emu_quota_admit(&q, T0, 1, &a), EMU_ADMIT_LIMITED);
+	assert_int_equal(a.dim, EMU_DIM_RPM);
+	assert_int_equal(a.limit, 100);
+	/* the same rate as 600 RPM: one request per 100 ms */
+	assert_int_equal(a.wait_us, 100000);
+	assert_int_equal(emu_quota_admit(&q, T0 + 100000, 1, &a), EMU_ADMIT_OK);
+	/* a full window back after 10 s, not 60 */
+	emu_quota_view(&q, T0 + 100000, &v);
+	assert_int_equal(v.reset_us[EMU_DIM_RPM], SEC(10));
+
+	/* a changed RPM is re-scaled; a small one still admits one per window */
+	l[EMU_DIM_RPM] = 6;
+	emu_quota_set_limits(&q, l, T0 + SEC(20));
+	emu_quota_view(&q, T0 + SEC(20), &v);
+	assert_int_equal(v.limit[EMU_DIM_RPM], 1);
+	assert_int_equal(emu_quota_bucket_limit(&q, EMU_DIM_RPM, 5), 1);
+	assert_int_equal(emu_quota_bucket_limit(&q, EMU_DIM_RPM, 0), 0);
+	assert_int_equal(emu_quota_bucket_limit(&q, EMU_DIM_RPM, EMU_UNLIMITED),
+					 EMU_UNLIMITED);
+	assert_int_equal(emu_quota_bucket_limit(&q, EMU_DIM_TPM, 7), 7);
+	/* setting the same limits again changes nothing */
+	emu_quota_set_limits(&q, l, T0 + SEC(20));
+	emu_quota_view(&q, T0 + SEC(20), &v);
+	assert_int_equal(v.limit[EMU_DIM_RPM], 1);
+
+	/* the minute window is the default and leaves limits alone */
+	emu_quota_init(&q, l, T0);
+	assert_int_equal(q.rpm_window_us, EMU_MINUTE_US);
+	assert_int_equal(emu_quota_bucket_limit(&q, EMU_DIM_RPM, 5), 5);
+}
+
 /* RPM: the request axis runs out while tokens remain. */
 static void
 test_admit_rpm(void **state)
@@ -376,6 +431,7 @@ main(void)
 		cmocka_unit_test(test_bucket_clock_backwards),
 		cmocka_unit_test(test_bucket_unlimited),
 		cmocka_unit_test(test_bucket_set_limit),
+		cmocka_unit_test(test_rpm_sub_window),
 		cmocka_unit_test(test_admit_rpm),
 		cmocka_unit_test(test_admit_tpm),
 		cmocka_unit_test(test_admit_too_large),

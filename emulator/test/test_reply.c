@@ -538,7 +538,7 @@ static json_t *
 limit_json(EmuProvider p, const EmuAdmit *a)
 {
 	EmuLimitCtx c = {"gpt-4o", "org-abc", "1234-uuid", false, "req_9",
-	SEC(1755780059)};
+	SEC(1755780059), "2024-10-21", "OpenAI S0"};
 	EmuBuf		b;
 	json_t	   *j;
 
@@ -712,6 +712,174 @@ test_gemini_429_bodies(void **state)
 	json_decref(j);
 }
 
+/*
+ * Azure's 429: string code "429", no type, the dimension in the prose,
+ * and a wait in whole seconds that matches retry-after.
+ */
+static void
+test_azure_429_bodies(void **state)
+{
+	EmuAdmit	a;
+	json_t	   *j;
+	json_t	   *e;
+
+	(void) state;
+	a = admit(EMU_ADMIT_LIMITED, EMU_DIM_TPM, 100000, 99000, 3000, 5200000);
+	j = limit_json(EMU_PROVIDER_AZURE, &a);
+	assert_string_equal(sval(j, "error.code"), "429");
+	e = json_object_get(j, "error");
+	assert_int_equal(json_object_size(e), 2);
+	assert_null(json_object_get(e, "type"));
+	assert_string_equal(sval(j, "error.message"),
+						"Requests to the ChatCompletions_Create Operation under Azure "
+						"OpenAI API version 2024-10-21 have exceeded token rate limit "
+						"of your current OpenAI S0 pricing tier. Please retry after 6 "
+						"seconds. Please go here: https://aka.ms/oai/quotaincrease if "
+						"you would like to further increase the default rate limit.");
+	json_decref(j);
+
+	a = admit(EMU_ADMIT_LIMITED, EMU_DIM_RPM, 100, 100, 1, 300000);
+	j = limit_json(EMU_PROVIDER_AZURE, &a);
+	assert_non_null(strstr(sval(j, "error.message"),
+						   "have exceeded call rate limit of your current OpenAI S0 "
+						   "pricing tier. Please retry after 1 second. "));
+	json_decref(j);
+
+	/* both lacking: RPM is named, the wait covers both */
+	a = admit(EMU_ADMIT_LIMITED, EMU_DIM_RPM, 100, 100, 1, SEC(1));
+	a.violated |= 1u << EMU_DIM_TPM;
+	a.retry_us = SEC(9);
+	j = limit_json(EMU_PROVIDER_AZURE, &a);
+	assert_non_null(strstr(sval(j, "error.message"), "call rate limit"));
+	assert_non_null(strstr(sval(j, "error.message"), "retry after 9 seconds."));
+	json_decref(j);
+
+	/* never fits: the zero-quota figure */
+	a = admit(EMU_ADMIT_TOO_LARGE, EMU_DIM_TPM, 50, 0, 2004, EMU_WAIT_NEVER);
+	j = limit_json(EMU_PROVIDER_AZURE, &a);
+	assert_non_null(strstr(sval(j, "error.message"),
+						   "token rate limit of your current OpenAI S0 pricing tier. "
+						   "Please retry after 86400 seconds."));
+	json_decref(j);
+}
+
+/* The Azure body is the OpenAI one plus the content filter results. */
+static void
+test_azure_reply(void **state)
+{
+	EmuUsage	u;
+	EmuRequest	r;
+	json_t	   *j;
+
+	(void) state;
+	/* the capture's request: the deployment, not "model", names it */
+	j = reply_json(EMU_PROVIDER_AZURE,
+				   "{\"messages\":[{\"content\":\"Hello!\",\"role\":\"user\"}],"
+				   "\"model\":\"something-else\"}", "gpt-5-nano", false, &u);
+	assert_string_equal(sval(j, "object"), "chat.completion");
+	assert_string_equal(sval(j, "model"), "gpt-5-nano");
+	assert_string_equal(sval(j, "choices.0.message.content"), "echo: Hello!");
+	assert_string_equal(sval(j, "choices.0.finish_reason"), "stop");
+	assert_true(json_is_object(json_object_get(json_array_get(json_object_get(j, "choices"), 0),
+											   "content_filter_results")));
+	assert_int_equal(ival(j, "prompt_filter_results.0.prompt_index"), 0);
+	assert_true(json_is_object(json_object_get(json_array_get(json_object_get(j, "prompt_filter_results"), 0),
+											   "content_filter_results")));
+	assert_null(json_object_get(j, "service_tier"));
+	assert_true(json_is_null(json_object_get(j, "system_fingerprint")));
+	/* "Hello!" is 4 tokens, as in the capture */
+	assert_int_equal(ival(j, "usage.prompt_tokens"), 4);
+	assert_int_equal(u.prompt_tokens, 4);
+	json_decref(j);
+
+	/* model is optional; tools answer as OpenAI does (arguments a string) */
+	j = reply_json(EMU_PROVIDER_AZURE,
+				   "{\"messages\":[{\"role\":\"user\",\"content\":\"weather\"}],"
+				   "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\","
+				   "\"parameters\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}}}]}",
+				   "dep-1", false, &u);
+	assert_string_equal(sval(j, "model"), "dep-1");
+	assert_string_equal(sval(j, "choices.0.finish_reason"), "tool_calls");
+	assert_string_equal(sval(j, "choices.0.message.tool_calls.0.function.name"), "get_weather");
+	assert_non_null(sval(j, "choices.0.message.tool_calls.0.function.arguments"));
+	assert_true(json_is_object(json_object_get(json_array_get(json_object_get(j, "choices"), 0),
+											   "content_filter_results")));
+	json_decref(j);
+
+	/* admission charge as OpenAI's: prompt estimate + max_tokens */
+	parse_ok(EMU_PROVIDER_AZURE,
+			 "{\"messages\":[{\"role\":\"user\",\"content\":\"Hello!\"}],\"max_tokens\":100}",
+			 "d", &r);
+	assert_int_equal(emu_request_charge(EMU_PROVIDER_AZURE, &r, EMU_CHARGE_SUM), 104);
+	assert_int_equal(emu_request_charge(EMU_PROVIDER_AZURE, &r, EMU_CHARGE_MAX), 100);
+	emu_request_free(&r);
+}
+
+/* Azure's own error envelope, and the api-version shape. */
+static void
+test_azure_errors(void **state)
+{
+	EmuBuf		b;
+	bool		html;
+	json_t	   *j;
+
+	(void) state;
+	emu_buf_init(&b);
+	assert_int_equal(emu_error_body(EMU_PROVIDER_AZURE, EMU_ERR_BAD_KEY, 0, "x",
+									"r", &b, &html), 401);
+	j = json_loadb(b.data, b.len, 0, NULL);
+	assert_string_equal(sval(j, "error.code"), "401");
+	assert_non_null(strstr(sval(j, "error.message"), "invalid subscription key"));
+	json_decref(j);
+	emu_buf_reset(&b);
+	assert_int_equal(emu_error_body(EMU_PROVIDER_AZURE, EMU_ERR_NO_KEY, 0, NULL,
+									"r", &b, &html), 401);
+	j = json_loadb(b.data, b.len, 0, NULL);
+	assert_string_equal(sval(j, "error.code"), "401");
+	assert_non_null(strstr(sval(j, "error.message"), "missing subscription key"));
+	json_decref(j);
+	emu_buf_reset(&b);
+	assert_int_equal(emu_error_body(EMU_PROVIDER_AZURE, EMU_ERR_MODEL, 0, "nope",
+									"r", &b, &html), 404);
+	j = json_loadb(b.data, b.len, 0, NULL);
+	assert_string_equal(sval(j, "error.code"), "DeploymentNotFound");
+	json_decref(j);
+	emu_buf_reset(&b);
+	assert_int_equal(emu_error_body(EMU_PROVIDER_AZURE, EMU_ERR_NO_API_VERSION, 0,
+									NULL, "r", &b, &html), 404);
+	assert_string_equal(b.data, "{\"error\":{\"code\":\"404\",\"message\":\"Resource not found\"}}");
+	emu_buf_reset(&b);
+	assert_int_equal(emu_error_body(EMU_PROVIDER_AZURE, EMU_ERR_BAD_API_VERSION, 0,
+									NULL, "r", &b, &html), 400);
+	j = json_loadb(b.data, b.len, 0, NULL);
+	assert_string_equal(sval(j, "error.code"), "BadRequest");
+	json_decref(j);
+	emu_buf_reset(&b);
+	/* body validation is the OpenAI model's, in OpenAI's shape */
+	assert_int_equal(emu_error_body(EMU_PROVIDER_AZURE, EMU_ERR_INVALID, 0,
+									"bad", "r", &b, &html), 400);
+	j = json_loadb(b.data, b.len, 0, NULL);
+	assert_string_equal(sval(j, "error.type"), "invalid_request_error");
+	json_decref(j);
+	emu_buf_reset(&b);
+	assert_int_equal(emu_error_body(EMU_PROVIDER_AZURE, EMU_ERR_SERVER, 503, NULL,
+									"r", &b, &html), 503);
+	assert_false(html);
+	j = json_loadb(b.data, b.len, 0, NULL);
+	assert_string_equal(sval(j, "error.code"), "ServiceUnavailable");
+	json_decref(j);
+	emu_buf_free(&b);
+
+	assert_true(emu_azure_api_version_ok("2024-10-21"));
+	assert_true(emu_azure_api_version_ok("2024-12-01-preview"));
+	assert_false(emu_azure_api_version_ok(NULL));
+	assert_false(emu_azure_api_version_ok(""));
+	assert_false(emu_azure_api_version_ok("2024-10"));
+	assert_false(emu_azure_api_version_ok("2024-10-21x"));
+	assert_false(emu_azure_api_version_ok("2024-10-21-beta"));
+	assert_false(emu_azure_api_version_ok("v1"));
+}
+
 static void
 test_malform(void **state)
 {
@@ -807,6 +975,9 @@ main(void)
 		cmocka_unit_test(test_openai_429_bodies),
 		cmocka_unit_test(test_anthropic_429_bodies),
 		cmocka_unit_test(test_gemini_429_bodies),
+		cmocka_unit_test(test_azure_429_bodies),
+		cmocka_unit_test(test_azure_reply),
+		cmocka_unit_test(test_azure_errors),
 		cmocka_unit_test(test_malform),
 		cmocka_unit_test(test_schema_instances),
 	};
