@@ -1,4 +1,5 @@
-# bench/lib/bench.sh: shared set-up of bench/dispatch.sh and bench/quota.sh.
+# bench/lib/bench.sh: shared set-up of bench/dispatch.sh, bench/quota.sh
+# and bench/memory.sh.
 #
 # Sourced, not run.  Builds on test/lib.sh (packages, build, scratch folder,
 # cleanup) and adds what the benchmarks need on top: a cluster and an
