@@ -47,6 +47,8 @@
 #	MEM_SHARE_5XX [0.25]   share of the jobs sent to the 5xx keys
 #	MEM_BATCH [20000]      jobs per INSERT
 #	MEM_TIMEOUT [900]      seconds the load may run at most
+#	MEM_CONTEXTS_OUT       file to keep the last sample's memory-context
+#	                       dump in (the worker's contexts, one a line)
 #
 # Exit status: 0 target met, 1 not met, 2 could not measure.
 #
@@ -163,6 +165,8 @@ context_total() {
 	for i in $(seq 1 100); do
 		line=$(tail -c +$((off + 1)) "$log" | grep -m1 'Grand total:')
 		if [ -n "$line" ]; then
+			[ -n "${MEM_CONTEXTS_OUT:-}" ] &&
+				tail -c +$((off + 1)) "$log" | grep -E 'level: [0-9]+;|Grand total' >"$MEM_CONTEXTS_OUT"
 			sed -E 's/.*Grand total: ([0-9]+) bytes.*/\1/' <<<"$line"
 			return 0
 		fi

@@ -192,7 +192,14 @@ AigovFinishJob(AigovJob *job, TimestampTz *next_due)
 	aigov_outcome_decide(&in, &o);
 
 	if (o.disable_key)
+	{
+		/* the operator's view; the error context names the job */
+		ereport(LOG,
+				(errmsg("aigov key \"%s\" of provider \"%s\" is taken out of rotation: %s",
+						job->key_label, job->provider, cls_name),
+				 errdetail("The provider said: %s", r.cls.message)));
 		AigovActionDisableKey(job->key_id, cls_name, r.cls.message);
+	}
 	settle(job, &r, &o, now_us);
 
 	memset(&rec, 0, sizeof(rec));

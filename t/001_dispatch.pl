@@ -137,6 +137,10 @@ unlike($node->safe_psql('postgres',
 	"SELECT string_agg(coalesce(error::text, '') || disabled_reason || message, ' ')
 	   FROM aigov.requests, aigov.keys, aigov.alert_events WHERE label = 'oa-auth'"),
 	qr/sk-wrong-secret/, 'the secret appears in no error or alert');
+like(slurp_file($node->logfile),
+	qr/taken out of rotation: auth\n[^\n]*DETAIL:[^\n]*\n[^\n]*CONTEXT:\s+while dispatching request $id\n/,
+	"the worker's log line names the job it was on");
+unlike(slurp_file($node->logfile), qr/sk-wrong-secret/, 'the secret is not in the server log');
 
 # --- 5xx: capped, jittered backoff, then failure after max_attempts ---
 $id = submit('gpt-flaky', 'always 503');
