@@ -206,6 +206,8 @@ while [ $((SECONDS - T0)) -lt "$MEM_TIMEOUT" ]; do
 		anon=$(bench_rss "$WPID" RssAnon)
 		rss=$(bench_rss "$WPID" VmRSS)
 		completed=$(bench_session s "SELECT completed FROM aigov.worker_status() WHERE pid = $WPID")
+		inflight=$(bench_session s "SELECT in_flight FROM aigov.worker_status() WHERE pid = $WPID")
+		sockets=$(find /proc/"$WPID"/fd -lname 'socket:*' 2>/dev/null | wc -l)
 		ctx=$(context_total "$WPID")
 		secs=$((SECONDS - T0))
 		if [ -z "$FIRST_N" ]; then
@@ -213,9 +215,10 @@ while [ $((SECONDS - T0)) -lt "$MEM_TIMEOUT" ]; do
 		fi
 		LAST_ANON=$anon LAST_RSS=$rss LAST_CTX=${ctx:-0} LAST_N=$nbad
 		ROWS+=("$(bench_row "$nbad" "$n429 / $((nrl + 0)) / $n5xx / $nok" "$completed" "${secs} s" \
+			"$inflight" "$sockets" \
 			"$anon" "$((anon - FIRST_ANON))" "$rss" "$((rss - FIRST_RSS))" \
 			"${ctx:-?}" "$(( ${ctx:-0} - FIRST_CTX ))")")
-		bench_log "$nbad unsuccessful ($n429 too large, $n5xx 5xx, $nok successes) after ${secs} s: RssAnon $anon kB, VmRSS $rss kB, contexts ${ctx:-?} B"
+		bench_log "$nbad unsuccessful ($n429 too large, $n5xx 5xx, $nok successes) after ${secs} s: $inflight in flight, $sockets sockets, RssAnon $anon kB, VmRSS $rss kB, contexts ${ctx:-?} B"
 		[ "$nbad" -ge "$MEM_TARGET" ] && break
 		NEXT=$(((nbad / MEM_STEP + 1) * MEM_STEP))
 	fi
@@ -245,8 +248,9 @@ echo "one dispatcher (pid $WPID), aigov.max_attempts = 1000; $MEM_KEYS_429 keys 
 echo "$INSERTED jobs inserted; load ran ${RUN_S} s; aigov.attempts: $att rows, $att429 with status 429, $att5xx with 5xx, $attok successes ($classes)"
 echo
 bench_row "unsuccessful (emulator)" "too large / other 429 / 5xx / successes" "worker completed" "time" \
+	"in flight" "sockets" \
 	"RssAnon kB" "Δ kB" "VmRSS kB" "Δ kB" "contexts B" "Δ B"
-bench_row --- --- --- --- --- --- --- --- --- ---
+bench_row --- --- --- --- --- --- --- --- --- --- --- ---
 printf '%s\n' "${ROWS[@]}"
 echo
 if [ -z "$FIRST_N" ] || [ "$RESTARTED" = 1 ] || [ "$LAST_N" -lt "$MEM_TARGET" ]; then

@@ -28,6 +28,8 @@
  */
 #include "postgres.h"
 
+#include <malloc.h>
+
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -510,6 +512,13 @@ run_cycle(WorkerLoop *loop, const CycleWork *w, TimestampTz now,
 	AigovCompletionsWrite();
 	AigovEndXact();
 	pg_atomic_fetch_add_u64(&MY_SLOT->claimed, got);
+
+	/*
+	 * Reply buffers and libcurl's and jansson's allocations come from
+	 * malloc, whose free pages stay with the process until trimmed.
+	 */
+	if (w->sweep_orphans)
+		(void) malloc_trim(0);
 
 	if (w->want_claim && got < asked)
 	{
