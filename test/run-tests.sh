@@ -62,6 +62,12 @@ cppcheck --quiet --enable=warning,portability --error-exitcode=1 \
 st=$?
 suite cppcheck $st "$LOGS/cppcheck.log" $((st == 0)) $((st != 0))
 
+# The house limits on file and function size.
+aigov_log "code size"
+./test/code-size.sh >"$LOGS/code-size.log" 2>&1
+st=$?
+suite code-size $st "$LOGS/code-size.log" $((st == 0)) $((st != 0))
+
 # cmocka tests of the pure C modules, under ASan and UBSan.
 aigov_log "unit tests"
 make -s -C test/unit check >"$LOGS/unit.log" 2>&1
