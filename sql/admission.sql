@@ -32,6 +32,11 @@ SELECT status, http_status, reason, retry_at > now() AS waits
 -- Its third job has booked the first slot its quota allows.
 SELECT admitted, count(*), count(*) FILTER (WHERE not_before > now()) AS booked_ahead
   FROM aigov.requests WHERE tenant_id = 'adm_soft' GROUP BY admitted ORDER BY admitted;
+-- The booked slot is a time within the next refill, never the unix epoch
+-- (a booking that found no slot once wrote 1970-01-01).
+SELECT count(*) AS booked,
+	   bool_and(not_before > created_at AND not_before <= now() + interval '31 seconds') AS within_a_refill
+  FROM aigov.requests WHERE tenant_id = 'adm_soft' AND not_before > now();
 
 -- A job bigger than a whole minute of the tenant's tokens can never run.
 SELECT job_id IS NULL AS no_job, status, http_status, reason, retry_at

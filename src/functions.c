@@ -78,37 +78,13 @@ from_unix_us(int64 us)
 }
 
 /*
- * aigov_submit
- *		aigov.submit(tenant_id, body, task_type, workload_class, max_wait,
- *		priority): enqueues one job and answers accepted/202 with a poll
- *		statement.
+ * check_submit_args
+ *		Raises the error for a NULL required argument or a negative
+ *		max_wait of aigov.submit.
  */
-Datum
-aigov_submit(PG_FUNCTION_ARGS)
+static void
+check_submit_args(FunctionCallInfo fcinfo)
 {
-	Oid			argtypes[7] = {TEXTOID, JSONBOID, TEXTOID, TEXTOID, INTERVALOID, INT4OID,
-	TIMESTAMPTZOID};
-	Datum		args[7];
-	char		argnulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', 'n'};
-	TupleDesc	tupdesc;
-	Datum		values[6];
-	bool		nulls[6] = {false, false, false, true, true, false};
-	int64		job_id;
-	bool		isnull;
-	volatile int ret = 0;
-	char	   *tenant_id;
-	char	   *model;
-	int64		est_tokens;
-	int64		now_us;
-	AigovTenantLimits limits;
-	AigovTenantEntry *entry;
-	AigovAdmitResult res;
-	AigovAdmitStatus admit;
-
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	tupdesc = BlessTupleDesc(tupdesc);
-
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -141,6 +117,102 @@ aigov_submit(PG_FUNCTION_ARGS)
 																PointerGetDatum(max_wait)))),
 					 errhint("Pass a positive interval, or NULL to wait without limit.")));
 	}
+}
+
+/*
+ * refused_datum
+ *		The answer of aigov.submit for a job refused by its tenant's quota:
+ *		rejected/429, with the axis as reason and, when the quota will
+ *		allow it later, retry_at.  A job that can never fit has no retry_at.
+ */
+static Datum
+refused_datum(TupleDesc tupdesc, const AigovAdmitResult *res)
+{
+	Datum		values[6];
+	bool		nulls[6] = {true, false, false, true, false, true};
+
+	values[1] = CStringGetTextDatum("rejected");
+	values[2] = Int32GetDatum(429);
+	if (res->status == AIGOV_ADMIT_WAIT && res->retry_at_us > 0)
+	{
+		values[3] = TimestampTzGetDatum(from_unix_us(res->retry_at_us));
+		nulls[3] = false;
+	}
+	values[4] = CStringGetTextDatum(aigov_admission_axis_name(res->axis));
+	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
+}
+
+/*
+ * enqueue_job
+ *		Inserts the job of aigov.submit through aigov.requests, charged to
+ *		its tenant (admitted), and returns its id.  Caller is connected to
+ *		SPI; this disconnects.
+ */
+static int64
+enqueue_job(Datum *args, const char *argnulls)
+{
+	Oid			argtypes[7] = {TEXTOID, JSONBOID, TEXTOID, TEXTOID, INTERVALOID, INT4OID,
+	TIMESTAMPTZOID};
+	volatile int ret = 0;
+	bool		isnull;
+	int64		job_id;
+
+	keep_plan(&submit_plan,
+			  "INSERT INTO aigov.requests"
+			  " (tenant_id, body, task_type, workload_class, deadline, priority,"
+			  "  not_before)"
+			  " VALUES ($1, $2, $3, $4,"
+			  " pg_catalog.now() OPERATOR(pg_catalog.+) $5, $6,"
+			  " COALESCE($7, pg_catalog.now()))"
+			  " RETURNING id",
+			  7, argtypes);
+	aigov_submit_admitted = true;
+	PG_TRY();
+	{
+		ret = SPI_execute_plan(submit_plan, args, argnulls, false, 1);
+	}
+	PG_FINALLY();
+	{
+		aigov_submit_admitted = false;
+	}
+	PG_END_TRY();
+	if (ret != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+		elog(ERROR, "could not enqueue job: %s", SPI_result_code_string(ret));
+	job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+										 SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	return job_id;
+}
+
+/*
+ * aigov_submit
+ *		aigov.submit(tenant_id, body, task_type, workload_class, max_wait,
+ *		priority): enqueues one job and answers accepted/202 with a poll
+ *		statement.
+ */
+Datum
+aigov_submit(PG_FUNCTION_ARGS)
+{
+	Datum		args[7];
+	char		argnulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', 'n'};
+	TupleDesc	tupdesc;
+	Datum		values[6];
+	bool		nulls[6] = {false, false, false, true, true, false};
+	int64		job_id;
+	char	   *tenant_id;
+	char	   *model;
+	int64		est_tokens;
+	int64		now_us;
+	AigovTenantLimits limits;
+	AigovTenantEntry *entry;
+	AigovAdmitResult res;
+	AigovAdmitStatus admit;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+
+	check_submit_args(fcinfo);
 
 	/* Validate here too, so that errors carry no trigger context. */
 	tenant_id = text_to_cstring(PG_GETARG_TEXT_PP(0));
@@ -175,51 +247,32 @@ aigov_submit(PG_FUNCTION_ARGS)
 		/* refused: nothing is enqueued */
 		AigovTenantCount(entry, true, false);
 		SPI_finish();
-		values[1] = CStringGetTextDatum("rejected");
-		values[2] = Int32GetDatum(429);
-		nulls[0] = true;
-		if (admit == AIGOV_ADMIT_WAIT)
-		{
-			values[3] = TimestampTzGetDatum(from_unix_us(res.retry_at_us));
-			nulls[3] = false;
-		}
-		values[4] = CStringGetTextDatum(aigov_admission_axis_name(res.axis));
-		nulls[4] = false;
-		nulls[5] = true;
-		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+		res.status = admit;
+		PG_RETURN_DATUM(refused_datum(tupdesc, &res));
 	}
 	else
 	{
-		/* no hard cap: book the first slot the quota allows and wait for it */
+		/*
+		 * No hard cap: book the first slot the quota allows and wait for
+		 * it.  The booking returns 0, not a time, when the job can no longer
+		 * ever fit (its tenant's limits were lowered since the admission
+		 * above); converting that 0 wrote a not_before of 1970-01-01, which
+		 * sent the job out at once without its charge.  Refuse it instead,
+		 * as when it never fits.
+		 */
 		res.retry_at_us = AigovTenantScheduleAhead(entry, est_tokens, now_us, &res);
+		if (res.retry_at_us == 0)
+		{
+			AigovTenantCount(entry, true, false);
+			SPI_finish();
+			res.status = AIGOV_ADMIT_NEVER;
+			PG_RETURN_DATUM(refused_datum(tupdesc, &res));
+		}
 		args[6] = TimestampTzGetDatum(from_unix_us(res.retry_at_us));
 		argnulls[6] = ' ';
 	}
 
-	keep_plan(&submit_plan,
-			  "INSERT INTO aigov.requests"
-			  " (tenant_id, body, task_type, workload_class, deadline, priority,"
-			  "  not_before)"
-			  " VALUES ($1, $2, $3, $4,"
-			  " pg_catalog.now() OPERATOR(pg_catalog.+) $5, $6,"
-			  " COALESCE($7, pg_catalog.now()))"
-			  " RETURNING id",
-			  7, argtypes);
-	aigov_submit_admitted = true;
-	PG_TRY();
-	{
-		ret = SPI_execute_plan(submit_plan, args, argnulls, false, 1);
-	}
-	PG_FINALLY();
-	{
-		aigov_submit_admitted = false;
-	}
-	PG_END_TRY();
-	if (ret != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-		elog(ERROR, "could not enqueue job: %s", SPI_result_code_string(ret));
-	job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-										 SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_finish();
+	job_id = enqueue_job(args, argnulls);
 
 	if (admit != AIGOV_ADMIT_OK)
 	{
