@@ -1,4 +1,4 @@
-# t/005_runbook.pl: every ```sql block of docs/operations.md runs against a
+# t/007_runbook.pl: every ```sql block of docs/operations.md runs against a
 # cluster with aigov and a worker, and the runbook's quota queries find the
 # jobs that wait for their tenant's quota: one booked by aigov.submit() and
 # one booked by a worker when it claimed an INSERTed job.
