@@ -214,7 +214,6 @@ extern void aigov_protocol_set_raw_message(AigovClassification *out,
 										   const char *body, size_t len);
 extern void aigov_protocol_set_code(AigovClassification *out,
 									const char *code);
-extern int64_t aigov_protocol_add_us(int64_t base_us, int64_t delta_us);
 extern void aigov_protocol_window_count(AigovRateWindow *w, bool is_limit,
 										const char *val, size_t vlen);
 extern void aigov_protocol_window_reset(AigovRateWindow *w,

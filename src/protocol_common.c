@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "protocol.h"
+#include "satmath.h"
 
 #define NS_PER_US	INT64_C(1000)
 #define NS_PER_SEC	INT64_C(1000000000)
@@ -123,17 +124,6 @@ aigov_protocol_contains(const char *s, const char *needle)
 {
 	return s != NULL &&
 		aigov_protocol_memcasestr(s, strlen(s), needle) != NULL;
-}
-
-/* Saturating addition of a non-negative delta to an absolute time. */
-int64_t
-aigov_protocol_add_us(int64_t base_us, int64_t delta_us)
-{
-	if (delta_us > 0 && base_us > INT64_MAX - delta_us)
-		return INT64_MAX;
-	if (delta_us < 0 && base_us < INT64_MIN - delta_us)
-		return INT64_MIN;
-	return base_us + delta_us;
 }
 
 /* ------------------------------------------------------- scalar parsers */
@@ -500,7 +490,7 @@ aigov_protocol_next_pacific_midnight_us(int64_t now_us)
 
 	/* far-future clocks: no meaningful calendar, just add a day */
 	if (now_us < 0 || now_us > INT64_C(253402300799) * AIGOV_USECS_PER_SEC)
-		return aigov_protocol_add_us(now_us, SECS_PER_DAY * AIGOV_USECS_PER_SEC);
+		return aigov_sat_add(now_us, SECS_PER_DAY * AIGOV_USECS_PER_SEC);
 	now_s = floor_div(now_us, AIGOV_USECS_PER_SEC);
 	civil_from_days(floor_div(now_s, SECS_PER_DAY), &y, &m, &d);
 	/* transition instants in UTC: 02:00 PST = 10:00Z, 02:00 PDT = 09:00Z */
@@ -529,7 +519,7 @@ aigov_protocol_next_utc_month_us(int64_t now_us)
 	int			m, d;
 
 	if (now_us < 0 || now_us > INT64_C(253402300799) * AIGOV_USECS_PER_SEC)
-		return aigov_protocol_add_us(now_us, 31 * SECS_PER_DAY * AIGOV_USECS_PER_SEC);
+		return aigov_sat_add(now_us, 31 * SECS_PER_DAY * AIGOV_USECS_PER_SEC);
 	civil_from_days(floor_div(floor_div(now_us, AIGOV_USECS_PER_SEC),
 							  SECS_PER_DAY), &y, &m, &d);
 	if (++m > 12)
@@ -632,7 +622,7 @@ common_header(const char *name, size_t nlen, const char *val, size_t vlen,
 		v = aigov_protocol_parse_decimal(val, vlen, 1000);
 		if (v >= 0)
 		{
-			h->retry_after_us = aigov_protocol_add_us(now_us, v);
+			h->retry_after_us = aigov_sat_add(now_us, v);
 			h->retry_after_from_ms = true;
 		}
 		return true;
@@ -644,7 +634,7 @@ common_header(const char *name, size_t nlen, const char *val, size_t vlen,
 			return true;
 		v = aigov_protocol_parse_decimal(val, vlen, AIGOV_USECS_PER_SEC);
 		if (v >= 0)
-			h->retry_after_us = aigov_protocol_add_us(now_us, v);
+			h->retry_after_us = aigov_sat_add(now_us, v);
 		else if ((v = aigov_protocol_parse_http_date(val, vlen)) >= 0)
 			h->retry_after_us = v;
 		return true;
@@ -1323,14 +1313,14 @@ finish(const AigovRateHeaders *h, int64_t now_us, AigovClassification *out)
 			out->retryable = true;
 			if (out->retry_at_us <= now_us)
 				out->retry_at_us =
-					aigov_protocol_add_us(now_us, AIGOV_PROTOCOL_MINUTE_FALLBACK_US);
+					aigov_sat_add(now_us, AIGOV_PROTOCOL_MINUTE_FALLBACK_US);
 			return;
 		case AIGOV_CLASS_RATE_LIMIT_RPD:
 		case AIGOV_CLASS_RATE_LIMIT_TPD:
 			out->retryable = true;
 			if (out->retry_at_us <= now_us)
 				out->retry_at_us =
-					aigov_protocol_add_us(now_us, AIGOV_PROTOCOL_DAILY_FALLBACK_US);
+					aigov_sat_add(now_us, AIGOV_PROTOCOL_DAILY_FALLBACK_US);
 			return;
 		case AIGOV_CLASS_INSUFFICIENT_QUOTA:
 		case AIGOV_CLASS_AUTH:
