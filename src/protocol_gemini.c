@@ -27,7 +27,7 @@
 
 #include <jansson.h>
 
-#include "protocol.h"
+#include "protocol_int.h"
 #include "satmath.h"
 
 typedef struct GeminiError

@@ -29,7 +29,7 @@
 #include <jansson.h>
 
 #include "json_scan.h"
-#include "protocol.h"
+#include "protocol_int.h"
 #include "satmath.h"
 
 typedef enum HeaderField
