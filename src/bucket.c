@@ -26,25 +26,7 @@
 
 #include <stddef.h>
 
-/* ---- saturating 64-bit helpers ---- */
-
-static int64_t
-sat_add(int64_t a, int64_t b)
-{
-	if (b > 0 && a > INT64_MAX - b)
-		return INT64_MAX;
-	if (b < 0 && a < INT64_MIN - b)
-		return INT64_MIN;
-	return a + b;
-}
-
-static int64_t
-sat_sub(int64_t a, int64_t b)
-{
-	if (b == INT64_MIN)
-		return a >= 0 ? INT64_MAX : a - INT64_MIN;
-	return sat_add(a, -b);
-}
+#include "satmath.h"
 
 /*
  * mul_div_u64
@@ -170,10 +152,10 @@ tat_add(const AigovBucket *b, int64_t *tat, int64_t *frac, int64_t q,
 	if (f >= (uint64_t) b->limit)
 	{
 		f -= (uint64_t) b->limit;
-		q = sat_add(q, 1);
+		q = aigov_sat_add(q, 1);
 	}
 	*frac = (int64_t) f;
-	*tat = sat_add(*tat, q);
+	*tat = aigov_sat_add(*tat, q);
 }
 
 /* Move (*tat, *frac) back by q + r/limit microseconds. */
@@ -186,10 +168,10 @@ tat_sub(const AigovBucket *b, int64_t *tat, int64_t *frac, int64_t q,
 	if (f < 0)
 	{
 		f += b->limit;
-		q = sat_add(q, 1);
+		q = aigov_sat_add(q, 1);
 	}
 	*frac = f;
-	*tat = sat_sub(*tat, q);
+	*tat = aigov_sat_sub(*tat, q);
 }
 
 /*
@@ -216,7 +198,7 @@ normalise(AigovBucket *b, int64_t now_us)
 			now_us = b->last_us;
 		else
 		{
-			b->tat_us = sat_sub(b->tat_us,
+			b->tat_us = aigov_sat_sub(b->tat_us,
 								back > (uint64_t) INT64_MAX ?
 								INT64_MAX : (int64_t) back);
 			b->last_us = now_us;
@@ -270,9 +252,9 @@ peek(const AigovBucket *b, int64_t cost, int64_t capacity, int64_t now_us,
 	 * fractions in [0, limit)), that is t1 - cq, plus one when f1 > cr.
 	 */
 	span_of(b, capacity, &cq, &cr);
-	at = sat_sub(t1, cq);
+	at = aigov_sat_sub(t1, cq);
 	if (f1 > cr)
-		at = sat_add(at, 1);
+		at = aigov_sat_add(at, 1);
 
 	*new_tat = t1;
 	*new_frac = f1;
@@ -349,18 +331,18 @@ aigov_bucket_set_limit(AigovBucket *b, int64_t limit, int64_t period_us,
 		if (f >= limit)
 		{
 			f -= limit;
-			b->tat_us = sat_add(b->tat_us, 1);
+			b->tat_us = aigov_sat_add(b->tat_us, 1);
 		}
 		b->tat_frac = f;
 	}
 	else
 	{
-		int64_t		debt = sat_sub(b->tat_us, now_us);
+		int64_t		debt = aigov_sat_sub(b->tat_us, now_us);
 
 		if (b->tat_frac > 0)
-			debt = sat_add(debt, 1);
+			debt = aigov_sat_add(debt, 1);
 		debt = aigov_bucket_muldiv(debt, period_us, b->period_us, true);
-		b->tat_us = sat_add(now_us, debt);
+		b->tat_us = aigov_sat_add(now_us, debt);
 		b->tat_frac = 0;
 	}
 	b->limit = limit;
@@ -509,7 +491,7 @@ aigov_bucket_set_remaining(AigovBucket *b, int64_t remaining, int64_t now_us)
 	b->tat_frac = 0;
 	if (remaining >= b->limit)
 		return;
-	span_of(b, sat_sub(b->limit, remaining), &q, &r);
+	span_of(b, aigov_sat_sub(b->limit, remaining), &q, &r);
 	tat_add(b, &b->tat_us, &b->tat_frac, q, r);
 }
 
@@ -538,7 +520,7 @@ aigov_bucket_balance(const AigovBucket *b, int64_t now_us)
 	frac = (uint64_t) tmp.tat_frac;
 
 	/* balance = floor(((now + P - TAT) * L - frac) / P) */
-	x = sat_sub(sat_add(now_us, tmp.period_us), tmp.tat_us);
+	x = aigov_sat_sub(aigov_sat_add(now_us, tmp.period_us), tmp.tat_us);
 	if (x >= 0)
 	{
 		/* x <= P here, so x * L / P <= L fits */
@@ -597,7 +579,7 @@ aigov_bucket_utilisation_ppm(const AigovBucket *b, int64_t now_us)
 	if (b->limit <= 0)
 		return 0;
 	now_us = normalise(&tmp, now_us);
-	return aigov_bucket_muldiv(sat_sub(tmp.tat_us, now_us), 1000000,
+	return aigov_bucket_muldiv(aigov_sat_sub(tmp.tat_us, now_us), 1000000,
 							   tmp.period_us, false);
 }
 
@@ -614,5 +596,5 @@ aigov_bucket_full_at(const AigovBucket *b, int64_t now_us)
 	now_us = normalise(&tmp, now_us);
 	if (tmp.limit <= 0)
 		return now_us;
-	return tmp.tat_frac > 0 ? sat_add(tmp.tat_us, 1) : tmp.tat_us;
+	return tmp.tat_frac > 0 ? aigov_sat_add(tmp.tat_us, 1) : tmp.tat_us;
 }

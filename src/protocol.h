@@ -3,7 +3,9 @@
  *	  Provider reply parsing: rate-limit headers, error taxonomy, usage.
  *
  * Pure C, no postgres.h: the dispatcher links it, and so do the cmocka
- * tests and the fuzzers.  Two phases per HTTP exchange:
+ * tests and the fuzzers.  This is the public face; what the protocol_*.c
+ * files share among themselves is in protocol_int.h.  Two phases per HTTP
+ * exchange:
  *
  * 1. aigov_protocol_header_line() is called from libcurl's header callback,
  *	  once per raw header line.  It never allocates, never blocks and never
@@ -191,95 +193,11 @@ extern bool aigov_protocol_parse_usage(AigovApiStyle style, const char *body,
 
 /* Scalar parsers and clocks, exposed for tests and fuzzers */
 extern int64_t aigov_protocol_parse_go_duration(const char *s, size_t len);
+extern int64_t aigov_protocol_parse_decimal(const char *s, size_t len,
+											int64_t unit_us);
 extern int64_t aigov_protocol_parse_rfc3339(const char *s, size_t len);
 extern int64_t aigov_protocol_parse_http_date(const char *s, size_t len);
 extern int64_t aigov_protocol_next_pacific_midnight_us(int64_t now_us);
 extern int64_t aigov_protocol_next_utc_month_us(int64_t now_us);
-
-/*
- * ---- Internal: shared by the protocol_*.c files only. ----
- *
- * jansson values are passed as "struct json_t" so that this header stays
- * free of third-party includes.
- */
-struct json_t;
-
-/* one Server-Sent Event: name and the byte range of its data lines */
-typedef struct AigovSseEvent
-{
-	const char *name;			/* "message" when no "event:" field */
-	size_t		name_len;
-	const char *data;			/* first byte of the first data line */
-	size_t		data_span;		/* up to the end of the last data line */
-	int			data_lines;		/* 0 = event without data */
-} AigovSseEvent;
-
-extern bool aigov_protocol_looks_like_sse(const AigovRateHeaders *h,
-										  const char *body, size_t len);
-extern bool aigov_protocol_sse_next(const char *body, size_t len,
-									size_t *pos, AigovSseEvent *ev);
-extern struct json_t *aigov_protocol_sse_json(const AigovSseEvent *ev);
-extern bool aigov_protocol_sse_data_is(const AigovSseEvent *ev,
-									   const char *literal);
-extern struct json_t *aigov_protocol_json_parse(const char *s, size_t len);
-extern const char *aigov_protocol_json_str(struct json_t *obj,
-										   const char *key);
-extern bool aigov_protocol_json_code(struct json_t *obj, const char *key,
-									 char *buf, size_t buflen);
-extern bool aigov_protocol_json_int(struct json_t *obj, const char *key,
-									int64_t *out);
-extern const char *aigov_protocol_memcasestr(const char *hay, size_t hlen,
-											 const char *needle);
-extern bool aigov_protocol_contains(const char *s, const char *needle);
-extern int64_t aigov_protocol_duration_after(const char *text,
-											 const char *marker);
-extern int64_t aigov_protocol_seconds_after(const char *text,
-											const char *marker);
-extern int64_t aigov_protocol_parse_decimal(const char *s, size_t len,
-											int64_t unit_us);
-extern bool aigov_protocol_ci_equal(const char *a, size_t alen,
-									const char *lit);
-extern void aigov_protocol_set_message(AigovClassification *out,
-									   const char *msg, size_t len);
-extern void aigov_protocol_set_raw_message(AigovClassification *out,
-										   const char *body, size_t len);
-extern void aigov_protocol_set_code(AigovClassification *out,
-									const char *code);
-extern int64_t aigov_protocol_add_us(int64_t base_us, int64_t delta_us);
-extern void aigov_protocol_window_count(AigovRateWindow *w, bool is_limit,
-										const char *val, size_t vlen);
-extern void aigov_protocol_window_reset(AigovRateWindow *w,
-										int64_t reset_at_us);
-extern AigovErrorClass aigov_protocol_status_class(int http_status);
-
-/* dialect entry points (protocol_openai.c, _anthropic.c, _gemini.c) */
-extern bool aigov_protocol_openai_header(const char *name, size_t nlen,
-										 const char *val, size_t vlen,
-										 int64_t now_us, AigovRateHeaders *h);
-extern bool aigov_protocol_anthropic_header(const char *name, size_t nlen,
-											const char *val, size_t vlen,
-											int64_t now_us,
-											AigovRateHeaders *h);
-extern void aigov_protocol_openai_classify(int http_status,
-										   const AigovRateHeaders *h,
-										   const char *body, size_t len,
-										   int64_t now_us,
-										   AigovClassification *out);
-extern void aigov_protocol_anthropic_classify(int http_status,
-											  const AigovRateHeaders *h,
-											  const char *body, size_t len,
-											  int64_t now_us,
-											  AigovClassification *out);
-extern void aigov_protocol_gemini_classify(int http_status,
-										   const AigovRateHeaders *h,
-										   const char *body, size_t len,
-										   int64_t now_us,
-										   AigovClassification *out);
-extern bool aigov_protocol_openai_usage(const char *body, size_t len,
-										AigovUsage *out);
-extern bool aigov_protocol_anthropic_usage(const char *body, size_t len,
-										   AigovUsage *out);
-extern bool aigov_protocol_gemini_usage(const char *body, size_t len,
-										AigovUsage *out);
 
 #endif							/* AIGOV_PROTOCOL_H */

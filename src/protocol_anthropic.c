@@ -25,7 +25,7 @@
 
 #include <jansson.h>
 
-#include "protocol.h"
+#include "protocol_int.h"
 #include "protocol_provider.h"
 
 #define HEADER_PREFIX "anthropic-ratelimit-"

@@ -29,7 +29,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "protocol.h"
+#include "protocol_int.h"
 #include "protocol_provider.h"
 
 /* The GA api-version of the chat completions API aigov was tested with. */

@@ -27,8 +27,9 @@
 
 #include <jansson.h>
 
-#include "protocol.h"
+#include "protocol_int.h"
 #include "protocol_provider.h"
+#include "satmath.h"
 
 typedef struct GeminiError
 {
@@ -212,7 +213,7 @@ classify_429(const AigovRateHeaders *h, const GeminiError *e, int64_t now_us,
 	if (d <= 0)
 		d = aigov_protocol_duration_after(e->message, "retry in");
 	if (d > 0)
-		out->retry_at_us = aigov_protocol_add_us(now_us, d);
+		out->retry_at_us = aigov_sat_add(now_us, d);
 	else if (h->retry_after_us > now_us)
 		out->retry_at_us = h->retry_after_us;
 }

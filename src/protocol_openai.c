@@ -29,8 +29,9 @@
 #include <jansson.h>
 
 #include "json_scan.h"
-#include "protocol.h"
+#include "protocol_int.h"
 #include "protocol_provider.h"
+#include "satmath.h"
 
 typedef enum HeaderField
 {
@@ -124,12 +125,12 @@ aigov_protocol_openai_header(const char *name, size_t nlen, const char *val,
 					d = aigov_protocol_parse_decimal(val, vlen,
 													 AIGOV_USECS_PER_SEC);
 				if (d >= 0)
-					aigov_protocol_window_reset(w, aigov_protocol_add_us(now_us, d));
+					aigov_protocol_window_reset(w, aigov_sat_add(now_us, d));
 				break;
 			case FIELD_RESET_SECONDS:
 				d = aigov_protocol_parse_decimal(val, vlen, AIGOV_USECS_PER_SEC);
 				if (d >= 0)
-					aigov_protocol_window_reset(w, aigov_protocol_add_us(now_us, d));
+					aigov_protocol_window_reset(w, aigov_sat_add(now_us, d));
 				break;
 		}
 		return true;
@@ -328,7 +329,7 @@ classify_429(const AigovRateHeaders *h, const OpenAIError *e, int64_t now_us,
 	{
 		d = aigov_protocol_duration_after(msg, "try again in");
 		if (d > 0)
-			out->retry_at_us = aigov_protocol_add_us(now_us, d);
+			out->retry_at_us = aigov_sat_add(now_us, d);
 		return;
 	}
 
@@ -352,7 +353,7 @@ classify_429(const AigovRateHeaders *h, const OpenAIError *e, int64_t now_us,
 	if (h->retry_after_us > now_us)
 		hint = h->retry_after_us;
 	else if (d > 0)
-		hint = aigov_protocol_add_us(now_us, d);
+		hint = aigov_sat_add(now_us, d);
 	else if (axis->reset_at_us > now_us)
 		hint = axis->reset_at_us;
 	out->retry_at_us = hint;

@@ -42,23 +42,7 @@
 
 #include <stddef.h>
 
-static int64_t
-sat_add(int64_t a, int64_t b)
-{
-	if (b > 0 && a > INT64_MAX - b)
-		return INT64_MAX;
-	if (b < 0 && a < INT64_MIN - b)
-		return INT64_MIN;
-	return a + b;
-}
-
-static int64_t
-sat_sub(int64_t a, int64_t b)
-{
-	if (b == INT64_MIN)
-		return a >= 0 ? INT64_MAX : a - INT64_MIN;
-	return sat_add(a, -b);
-}
+#include "satmath.h"
 
 static int64_t
 max64(int64_t a, int64_t b)
@@ -340,7 +324,8 @@ aigov_router_headroom(const AigovKeyState *key, int64_t est_tokens,
 		/* expect the next completion after latency / in-flight */
 		int64_t		hint = key->latency_ewma_us / max64(1, key->inflight_requests);
 
-		t = max64(t, sat_add(now_us, max64(hint, AIGOV_ROUTER_RECHECK_US)));
+		t = max64(t, aigov_sat_add(now_us,
+									  max64(hint, AIGOV_ROUTER_RECHECK_US)));
 	}
 
 	*available_at_us = t;
@@ -356,7 +341,7 @@ share_left(const AigovBucket *b, int64_t cost, int64_t now_us)
 
 	if (b->limit <= 0)
 		return -1.0;
-	left = sat_sub(aigov_bucket_balance(b, now_us), cost);
+	left = aigov_sat_sub(aigov_bucket_balance(b, now_us), cost);
 	if (left <= 0)
 		return 0.0;
 	f = (double) left / (double) b->limit;
@@ -532,7 +517,7 @@ aigov_router_choose(const AigovKeyState *keys, int nkeys,
 static void
 meter_roll(AigovKeyState *key, int64_t now_us)
 {
-	int64_t		since = sat_sub(now_us, key->meter_start_us);
+	int64_t		since = aigov_sat_sub(now_us, key->meter_start_us);
 
 	if (key->meter_start_us == 0 || since < 0)
 	{
@@ -551,7 +536,7 @@ meter_roll(AigovKeyState *key, int64_t now_us)
 	else
 		key->meter_req_prev = key->meter_tok_prev = 0;
 	key->meter_req_cur = key->meter_tok_cur = 0;
-	key->meter_start_us = sat_add(key->meter_start_us,
+	key->meter_start_us = aigov_sat_add(key->meter_start_us,
 								  since - since % AIGOV_USECS_PER_MINUTE);
 }
 
@@ -561,11 +546,11 @@ meter_estimate(const AigovKeyState *key, int64_t cur, int64_t prev,
 			   int64_t now_us)
 {
 	int64_t		left = AIGOV_USECS_PER_MINUTE -
-		sat_sub(now_us, key->meter_start_us);
+		aigov_sat_sub(now_us, key->meter_start_us);
 
 	if (left < 0)
 		left = 0;
-	return sat_add(cur, aigov_bucket_muldiv(prev, left,
+	return aigov_sat_add(cur, aigov_bucket_muldiv(prev, left,
 											AIGOV_USECS_PER_MINUTE, false));
 }
 
@@ -637,7 +622,7 @@ aigov_router_book(AigovKeyState *key, int64_t est_tokens, int64_t now_us)
 
 	if (slot == INT64_MAX)
 		return slot;
-	key->booked_until_us = sat_add(slot, pace_interval(key, est_tokens));
+	key->booked_until_us = aigov_sat_add(slot, pace_interval(key, est_tokens));
 	return slot;
 }
 
@@ -663,9 +648,10 @@ aigov_router_reserve(AigovKeyState *key, int64_t est_tokens, int64_t now_us,
 	aigov_bucket_force_take(&key->tok_pace, est_tokens, now_us);
 
 	key->inflight_requests++;
-	key->inflight_tokens = sat_add(key->inflight_tokens, est_tokens);
-	key->reserved_requests_total = sat_add(key->reserved_requests_total, 1);
-	key->reserved_tokens_total = sat_add(key->reserved_tokens_total,
+	key->inflight_tokens = aigov_sat_add(key->inflight_tokens, est_tokens);
+	key->reserved_requests_total =
+		aigov_sat_add(key->reserved_requests_total, 1);
+	key->reserved_tokens_total = aigov_sat_add(key->reserved_tokens_total,
 										 est_tokens);
 
 	ticket->sent_at_us = now_us;
@@ -681,7 +667,7 @@ release_inflight(AigovKeyState *key, const AigovKeyTicket *ticket)
 		key->inflight_requests--;
 	if (ticket != NULL)
 	{
-		key->inflight_tokens = sat_sub(key->inflight_tokens,
+		key->inflight_tokens = aigov_sat_sub(key->inflight_tokens,
 									   ticket->est_tokens);
 		if (key->inflight_tokens < 0)
 			key->inflight_tokens = 0;
@@ -707,15 +693,17 @@ fold_axis(AigovBucket *shadow, int64_t remaining, int64_t prev_reset_at_us,
 		  int64_t younger, int64_t sent_at_us, int64_t now_us)
 {
 	int64_t		limit = shadow->limit;
+	int64_t		elapsed;
 	int64_t		est;
 	int64_t		have;
 
 	if (limit <= 0 || remaining < 0)
 		return;
-	est = sat_add(remaining,
-				  aigov_bucket_muldiv(max64(0, sat_sub(now_us, sent_at_us)),
-									  limit, shadow->period_us, false));
-	est = sat_sub(est, max64(0, younger));
+	elapsed = max64(0, aigov_sat_sub(now_us, sent_at_us));
+	est = aigov_sat_add(remaining,
+						aigov_bucket_muldiv(elapsed, limit, shadow->period_us,
+											false));
+	est = aigov_sat_sub(est, max64(0, younger));
 	if (est > limit)
 		est = limit;
 
@@ -724,7 +712,7 @@ fold_axis(AigovBucket *shadow, int64_t remaining, int64_t prev_reset_at_us,
 		aigov_bucket_set_remaining(shadow, est, now_us);
 	else if (est > have)
 	{
-		int64_t		gap = sat_sub(est, have);
+		int64_t		gap = aigov_sat_sub(est, have);
 
 		if (prev_reset_at_us > 0 && now_us >= prev_reset_at_us)
 			aigov_bucket_give_back(shadow, gap, now_us);
@@ -755,8 +743,10 @@ aigov_router_fold_report(AigovKeyState *key, const AigovKeyTicket *ticket,
 		return;
 	if (ticket != NULL)
 	{
-		younger_req = sat_sub(key->reserved_requests_total, ticket->req_seq);
-		younger_tok = sat_sub(key->reserved_tokens_total, ticket->tok_seq);
+		younger_req = aigov_sat_sub(key->reserved_requests_total,
+									ticket->req_seq);
+		younger_tok = aigov_sat_sub(key->reserved_tokens_total,
+									ticket->tok_seq);
 		sent_at = ticket->sent_at_us;
 	}
 	else
@@ -821,14 +811,14 @@ aigov_router_complete(AigovKeyState *key, const AigovKeyTicket *ticket,
 	aigov_router_fold_report(key, ticket, report, now_us);
 
 	meter_roll(key, now_us);
-	key->meter_req_cur = sat_add(key->meter_req_cur, 1);
-	key->meter_tok_cur = sat_add(key->meter_tok_cur,
+	key->meter_req_cur = aigov_sat_add(key->meter_req_cur, 1);
+	key->meter_tok_cur = aigov_sat_add(key->meter_tok_cur,
 								 charged_tokens >= 0 ? charged_tokens :
 								 ticket != NULL ? ticket->est_tokens : 0);
 
 	/* an inferred limit that held for a minute is probed upward */
 	if ((key->inferred_rpm > 0 || key->inferred_tpm > 0) &&
-		sat_sub(now_us, key->inferred_at_us) >= AIGOV_USECS_PER_MINUTE)
+		aigov_sat_sub(now_us, key->inferred_at_us) >= AIGOV_USECS_PER_MINUTE)
 	{
 		if (key->inferred_rpm > 0)
 			key->inferred_rpm += max64(1, key->inferred_rpm /
@@ -854,7 +844,8 @@ aigov_router_complete(AigovKeyState *key, const AigovKeyTicket *ticket,
 
 	if (ticket != NULL)
 	{
-		int64_t		sample = max64(0, sat_sub(now_us, ticket->sent_at_us));
+		int64_t		sample = max64(0, aigov_sat_sub(now_us,
+												  ticket->sent_at_us));
 
 		if (key->latency_ewma_us == 0)
 			key->latency_ewma_us = sample;
@@ -941,9 +932,9 @@ aigov_router_on_rate_limited(AigovKeyState *key, const AigovKeyTicket *ticket,
 	if (retry_at_us <= now_us)
 	{
 		if (which == AIGOV_ROUTER_LIMIT_DAILY)
-			retry_at_us = sat_add(now_us, AIGOV_ROUTER_DAILY_RETRY_US);
+			retry_at_us = aigov_sat_add(now_us, AIGOV_ROUTER_DAILY_RETRY_US);
 		else if (!scheduled)
-			retry_at_us = sat_add(now_us, AIGOV_ROUTER_MINUTE_RETRY_US);
+			retry_at_us = aigov_sat_add(now_us, AIGOV_ROUTER_MINUTE_RETRY_US);
 		else
 			retry_at_us = 0;
 	}
@@ -1011,17 +1002,17 @@ aigov_router_add_load(const AigovKeyState *key, int64_t now_us,
 		return;
 	if (key->req_min.limit > 0)
 	{
-		load->req_limit = sat_add(load->req_limit, key->req_min.limit);
-		load->req_used = sat_add(load->req_used,
-								 sat_sub(key->req_min.limit,
+		load->req_limit = aigov_sat_add(load->req_limit, key->req_min.limit);
+		load->req_used = aigov_sat_add(load->req_used,
+								 aigov_sat_sub(key->req_min.limit,
 										 aigov_bucket_balance(&key->req_min,
 															  now_us)));
 	}
 	if (key->tok_min.limit > 0)
 	{
-		load->tok_limit = sat_add(load->tok_limit, key->tok_min.limit);
-		load->tok_used = sat_add(load->tok_used,
-								 sat_sub(key->tok_min.limit,
+		load->tok_limit = aigov_sat_add(load->tok_limit, key->tok_min.limit);
+		load->tok_used = aigov_sat_add(load->tok_used,
+								 aigov_sat_sub(key->tok_min.limit,
 										 aigov_bucket_balance(&key->tok_min,
 															  now_us)));
 	}
