@@ -11,7 +11,7 @@ AIGOV_PACKAGES=(
 	postgresql-15 postgresql-server-dev-15 postgresql-contrib
 	libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libcmocka-dev
 	libipc-run-perl pkg-config gcc make curl wrk cppcheck util-linux
-	procps iproute2
+	procps iproute2 pg-bsd-indent
 )
 AIGOV_WFLAGS="-Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare"
 

@@ -2,11 +2,11 @@
 # test/run-tests.sh: the one test command (`make test`).
 #
 # Installs missing Debian packages (as root), builds with warnings as errors,
-# installs, then runs every suite: static analysis, cmocka unit tests, the
-# emulator's tests, pg_regress and isolation tests against a throwaway
-# cluster, and the TAP tests.  The cluster and the emulator are stopped even
-# when a suite fails.  Ends with one line "N passed, N failed" and exits
-# non-zero if anything failed.
+# installs, then runs every suite: static analysis, the format check, cmocka
+# unit tests, the emulator's tests, pg_regress and isolation tests against a
+# throwaway cluster, and the TAP tests.  The cluster and the emulator are
+# stopped even when a suite fails.  Ends with one line "N passed, N failed"
+# and exits non-zero if anything failed.
 set -uo pipefail
 
 . "$(dirname "$0")/lib.sh"
@@ -67,6 +67,12 @@ aigov_log "code size"
 ./test/code-size.sh >"$LOGS/code-size.log" 2>&1
 st=$?
 suite code-size $st "$LOGS/code-size.log" $((st == 0)) $((st != 0))
+
+# pgindent format of the C code, and src/typedefs.list complete.
+aigov_log "format check"
+test/format-check.sh >"$LOGS/format.log" 2>&1
+st=$?
+suite format $st "$LOGS/format.log" $((st == 0)) $((st != 0))
 
 # cmocka tests of the pure C modules, under ASan and UBSan.
 aigov_log "unit tests"
