@@ -113,7 +113,7 @@ typedef enum AigovTransportError
 	AIGOV_TRANSPORT_TRUNCATED	/* body cut short or over the size cap */
 } AigovTransportError;
 
-/* Token usage in the provider's own counting, normalised (PROTOCOLS §7). */
+/* Token usage in the provider's own counting, normalised (docs/providers.md §7). */
 typedef struct AigovUsage
 {
 	int64_t		prompt_tokens;	/* all input, cached included */

@@ -4,7 +4,7 @@
  *
  * Headers: anthropic-ratelimit-{requests,tokens,input-tokens,
  * output-tokens}-{limit,remaining,reset}, with absolute RFC 3339 resets
- * (PROTOCOLS §3.1); retry-after is handled by the common code.
+ * (docs/providers.md §3.1); retry-after is handled by the common code.
  *
  * Errors: {"type":"error","error":{"type","message","details"?}}.  The
  * traps (§3.3): the spend cap is a 429 rate_limit_error without
@@ -232,7 +232,7 @@ exhausted_axis(const AigovRateHeaders *h)
 }
 
 /*
- * Sort a 429 (PROTOCOLS §3.3, §6).  The spend cap is recognised by its
+ * Sort a 429 (docs/providers.md §3.3, §6).  The spend cap is recognised by its
  * error_code or message; since it is also the only 429 sent without
  * retry-after, a rate_limit_error whose message we do not recognise, that
  * lacks retry-after and whose headers show no empty axis is taken for a
@@ -348,7 +348,7 @@ merge_usage(json_t *usage, RawUsage *r)
 }
 
 /*
- * Normalise (PROTOCOLS §7): Anthropic's input_tokens excludes cache
+ * Normalise (docs/providers.md §7): Anthropic's input_tokens excludes cache
  * writes and reads, our prompt_tokens counts all input.
  */
 static void

@@ -10,7 +10,7 @@
  * "?api-version=..." query of the provider's base_url names, else
  * AIGOV_AZURE_API_VERSION.
  *
- * Everything else is OpenAI's dialect (docs/providers.md): the body goes
+ * Everything else is OpenAI's dialect (docs/providers.md §2): the body goes
  * out unchanged, replies are chat completions (with content-filter fields
  * OpenAI does not send), the rate-limit headers have OpenAI's names
  * without the reset headers, and 429s carry retry-after-ms and a body

@@ -2,7 +2,7 @@
  * protocol_gemini.c
  *	  Google Gemini API (generateContent) replies.
  *
- * Gemini sends no rate-limit headers (PROTOCOLS §4.1): the 429 body is
+ * Gemini sends no rate-limit headers (docs/providers.md §4.1): the 429 body is
  * the only signal.  It is a google.rpc.Status whose details may hold a
  * QuotaFailure (violations with quotaId and quotaValue) and a RetryInfo
  * (retryDelay).  The trap (§4.2): a daily-quota 429 still carries a short
@@ -258,7 +258,7 @@ classify_error(int status, const AigovRateHeaders *h, json_t *root,
 
 /* ------------------------------------------------------------- success */
 
-/* Read usageMetadata, normalised as PROTOCOLS §7 says. */
+/* Read usageMetadata, normalised as docs/providers.md §7 says. */
 static void
 usage_from(json_t *um, AigovUsage *u)
 {

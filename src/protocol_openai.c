@@ -4,7 +4,7 @@
  *
  * Headers: x-ratelimit-{limit,remaining,reset}-{requests,tokens}, whose
  * resets are relative Go durations and describe only the minute window
- * (PROTOCOLS §1.1); Azure sends the same names without resets and
+ * (docs/providers.md §1.1); Azure sends the same names without resets and
  * sometimes -1 sentinels (§2); Mistral's token-only ratelimitbysize-*
  * family (§5.1) folds into the tokens axis, its monthly budget into
  * tokens_month.
@@ -266,7 +266,7 @@ minute_class(const AigovRateHeaders *h, const OpenAIError *e)
 }
 
 /*
- * Sort a 429 into its class (PROTOCOLS §1.3, §2, §5.2, §6) and find when
+ * Sort a 429 into its class (docs/providers.md §1.3, §2, §5.2, §6) and find when
  * to come back.  Minute classes take their hint from retry-after-ms, then
  * retry-after, then the body ("try again in 1.146s", Azure's "retry after
  * 6 seconds"), then the axis' reset header.  Daily classes ignore the
@@ -309,7 +309,7 @@ classify_429(const AigovRateHeaders *h, const OpenAIError *e, int64_t now_us,
 	{
 		/*
 		 * Mistral's capacity 429, and Azure's "system capacity" 429 (whose
-		 * wording PROTOCOLS §2 does not pin down, hence the loose match on
+		 * wording docs/providers.md §2 does not pin down, hence the loose match on
 		 * a message that names no quota axis): a provider overload, not
 		 * our quota.
 		 */

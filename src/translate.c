@@ -4,7 +4,7 @@
  *	  normalisation (any provider -> OpenAI chat.completion): the public
  *	  entry points, which dispatch by api style.
  *
- * The mapping follows PROTOCOLS.md sections 1.4, 3.4, 4.3 and the
+ * The mapping follows docs/providers.md §1.4, §3.4, §4.3 and the
  * translation/refusal matrix of section 7.  The guiding rule is that a
  * fallback must never quietly weaken a request: what maps exactly is
  * mapped, what can only be approximated needs allow_degraded and is

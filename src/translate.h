@@ -14,7 +14,7 @@
  * are fully (re)initialised by the translate calls, so they need no set-up,
  * but a previous body must be freed first or it leaks.
  *
- * Refusal policy (PROTOCOLS.md section 7): a request feature the target
+ * Refusal policy (docs/providers.md §7): a request feature the target
  * honours exactly is mapped; a feature it can only approximate (seed,
  * penalties, json_object mode for Anthropic, remote images for Gemini, ...)
  * is approximated only when allow_degraded is set, and every approximation
@@ -120,7 +120,7 @@ typedef struct AigovNormalisedResponse
 
 	/*
 	 * prompt_tokens counts all input, cached included; completion_tokens
-	 * counts all output, reasoning included (PROTOCOLS.md section 7).  -1
+	 * counts all output, reasoning included (docs/providers.md §7).  -1
 	 * when the reply reports no usage.
 	 */
 	int64_t		prompt_tokens;

@@ -6,7 +6,7 @@
  * translate_messages.c and translate_params.c have already turned the
  * OpenAI request into Anthropic-shaped pieces; this file puts them into
  * a /v1/messages body.  In the other direction it rebuilds an Anthropic
- * message as an OpenAI chat.completion (PROTOCOLS.md sections 3.4, 7).
+ * message as an OpenAI chat.completion (docs/providers.md §3.4, §7).
  *
  * IDENTIFICATION
  *	  src/translate_anthropic.c

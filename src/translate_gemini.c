@@ -7,7 +7,7 @@
  * OpenAI request into Gemini-shaped pieces; this file puts them into a
  * generateContent body and builds its path.  In the other direction it
  * rebuilds a Gemini reply, every candidate a choice, as an OpenAI
- * chat.completion (PROTOCOLS.md sections 4.3, 7).
+ * chat.completion (docs/providers.md §4.3, §7).
  *
  * IDENTIFICATION
  *	  src/translate_gemini.c

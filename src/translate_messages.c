@@ -6,8 +6,8 @@
  * content parts (text, images, audio), tool calls and tool results, and
  * the merging of consecutive turns of one role.  Where the two targets
  * want different shapes, the branch is on cx->target right here, next
- * to the OpenAI field it maps.  The mapping follows PROTOCOLS.md
- * sections 1.4, 3.4 and 4.3.
+ * to the OpenAI field it maps.  The mapping follows docs/providers.md
+ * §1.4, §3.4 and §4.3.
  *
  * IDENTIFICATION
  *	  src/translate_messages.c

@@ -6,7 +6,7 @@
  * What a target honours exactly is passed on (through GenParams or
  * ReqParts, assembled by translate_anthropic.c and translate_gemini.c),
  * what it can only approximate needs allow_degraded and is noted, and
- * what it cannot honour is refused (PROTOCOLS.md section 7).
+ * what it cannot honour is refused (docs/providers.md §7).
  *
  * IDENTIFICATION
  *	  src/translate_params.c

@@ -2,7 +2,7 @@
  * test_protocol_anthropic.c
  *	  cmocka tests of the Anthropic dialect.
  *
- * Header sample and error bodies from PROTOCOLS.md §3 and §8 (files under
+ * Header sample and error bodies from docs/providers.md §3 and §8 (files under
  * test/fixtures/protocols/), one test per row of the §3.3 status table and
  * of the §6 taxonomy, plus streams.
  *
@@ -236,7 +236,7 @@ test_success_and_streams(void **state)
 	expect_class(&c, AIGOV_CLASS_SUCCESS);
 	assert_false(c.retryable);
 	assert_int_equal(c.retry_at_us, 0);
-	/* prompt = input + cache writes + cache reads (PROTOCOLS §7) */
+	/* prompt = input + cache writes + cache reads (docs/providers.md §7) */
 	assert_true(c.usage.present);
 	assert_int_equal(c.usage.prompt_tokens, 12 + 100 + 2000);
 	assert_int_equal(c.usage.completion_tokens, 34);

@@ -93,7 +93,7 @@ static void
 test_go_duration_valid(void **state)
 {
 	(void) state;
-	/* samples from PROTOCOLS §1.1 and §1.3 */
+	/* samples from docs/providers.md §1.1 and §1.3 */
 	assert_int_equal(dur("120ms"), MS(120));
 	assert_int_equal(dur("20ms"), MS(20));
 	assert_int_equal(dur("1ms"), MS(1));

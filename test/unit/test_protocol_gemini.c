@@ -2,7 +2,7 @@
  * test_protocol_gemini.c
  *	  cmocka tests of the Gemini dialect.
  *
- * Bodies from PROTOCOLS.md §4.2 (files under test/fixtures/protocols/):
+ * Bodies from docs/providers.md §4.2 (files under test/fixtures/protocols/):
  * per-minute, per-day and zero quotas, several violations at once, the
  * bare Vertex 429, 503/504, invalid keys, success, blocked prompts and
  * streams.

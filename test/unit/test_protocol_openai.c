@@ -2,7 +2,7 @@
  * test_protocol_openai.c
  *	  cmocka tests of the OpenAI-style dialect (OpenAI, Azure, Mistral).
  *
- * Header samples and 429 bodies are from PROTOCOLS.md (files under
+ * Header samples and 429 bodies are from docs/providers.md (files under
  * test/fixtures/protocols/).  The last test walks every recorded real
  * exchange in test/fixtures/openai-captures/ (every .yaml) with a reader
  * for that cassette shape, feeds its response headers through the header
@@ -46,7 +46,7 @@ test_openai_headers(void **state)
 	AigovRateHeaders h;
 
 	(void) state;
-	/* the exact sample of PROTOCOLS §8 */
+	/* the exact sample of docs/providers.md §8 */
 	feed_file(&h, "openai-headers.txt");
 	assert_true(h.any_ratelimit_header);
 	assert_true(h.requests.present);

@@ -884,7 +884,7 @@ test_round_trip_anthropic(void **state)
 				   path_get(conv, "tools.0.function.parameters"), "input_schema");
 	json_decref(req);
 
-	/* the reply (PROTOCOLS.md 3.4 shape) back to OpenAI */
+	/* the reply (docs/providers.md §3.4 shape) back to OpenAI */
 	completion = normalise_tree(AIGOV_API_ANTHROPIC, reply);
 	assert_path_str(completion, "choices.0.finish_reason", "tool_calls");
 	assert_path_str(completion, "choices.0.message.content",
@@ -943,7 +943,7 @@ test_round_trip_gemini(void **state)
 	assert_path_str(req, "toolConfig.functionCallingConfig.mode", "AUTO");
 	json_decref(req);
 
-	/* the reply (PROTOCOLS.md 4.3 shape, no call id) back to OpenAI */
+	/* the reply (docs/providers.md §4.3 shape, no call id) back to OpenAI */
 	completion = normalise_tree(AIGOV_API_GEMINI, reply);
 	assert_path_str(completion, "id", "abc123");
 	assert_path_str(completion, "model", "gemini-2.5-flash");
