@@ -29,6 +29,7 @@
 #include "utils/timestamp.h"
 
 #include "aigov.h"
+#include "pgutil.h"
 #include "quota.h"
 #include "shmem.h"
 #include "tokens.h"
@@ -361,24 +362,13 @@ check_tenant(const char *tenant_id, AigovTenantLimits *limits)
 	bool		isnull;
 	int			ret;
 
-	if (tenant_plan == NULL)
-	{
-		SPIPlanPtr	plan;
-
-		plan = SPI_prepare("SELECT t.enabled, COALESCE(t.rpm, r.rpm)::pg_catalog.int8,"
-						   " COALESCE(t.tpm, r.tpm), COALESCE(t.tpd, r.tpd),"
-						   " t.soft_limit_pct, t.hard_cap, r.weight"
-						   " FROM aigov.tenants t JOIN aigov.tiers r"
-						   " ON r.tier OPERATOR(pg_catalog.=) t.tier"
-						   " WHERE t.tenant_id OPERATOR(pg_catalog.=) $1",
-						   1, &argtype);
-		if (plan == NULL)
-			elog(ERROR, "could not prepare tenant lookup: %s",
-				 SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not keep tenant lookup plan");
-		tenant_plan = plan;
-	}
+	AigovKeepPlan(&tenant_plan, "SELECT t.enabled, COALESCE(t.rpm, r.rpm)::pg_catalog.int8,"
+				  " COALESCE(t.tpm, r.tpm), COALESCE(t.tpd, r.tpd),"
+				  " t.soft_limit_pct, t.hard_cap, r.weight"
+				  " FROM aigov.tenants t JOIN aigov.tiers r"
+				  " ON r.tier OPERATOR(pg_catalog.=) t.tier"
+				  " WHERE t.tenant_id OPERATOR(pg_catalog.=) $1",
+				  1, &argtype);
 
 	ret = SPI_execute_plan(tenant_plan, &arg, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
@@ -425,24 +415,13 @@ model_output_limit(const char *model)
 	Datum		limit;
 	int			ret;
 
-	if (model_plan == NULL)
-	{
-		SPIPlanPtr	plan;
-
-		plan = SPI_prepare("SELECT pg_catalog.count(*),"
-						   " pg_catalog.max(m.max_output_tokens) FILTER (WHERE p.enabled)"
-						   " FROM aigov.models m"
-						   " JOIN aigov.providers p"
-						   " ON p.provider OPERATOR(pg_catalog.=) m.provider"
-						   " WHERE m.model OPERATOR(pg_catalog.=) $1",
-						   1, &argtype);
-		if (plan == NULL)
-			elog(ERROR, "could not prepare model lookup: %s",
-				 SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not keep model lookup plan");
-		model_plan = plan;
-	}
+	AigovKeepPlan(&model_plan, "SELECT pg_catalog.count(*),"
+				  " pg_catalog.max(m.max_output_tokens) FILTER (WHERE p.enabled)"
+				  " FROM aigov.models m"
+				  " JOIN aigov.providers p"
+				  " ON p.provider OPERATOR(pg_catalog.=) m.provider"
+				  " WHERE m.model OPERATOR(pg_catalog.=) $1",
+				  1, &argtype);
 
 	ret = SPI_execute_plan(model_plan, &arg, NULL, true, 1);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)

@@ -30,6 +30,7 @@
 #include "utils/wait_event.h"
 
 #include "aigov.h"
+#include "pgutil.h"
 #include "quota.h"
 #include "shmem.h"
 
@@ -49,33 +50,6 @@ PG_FUNCTION_INFO_V1(aigov_worker_status);
 static SPIPlanPtr submit_plan = NULL;
 static SPIPlanPtr result_plan = NULL;
 static SPIPlanPtr cancel_plan = NULL;
-
-/*
- * keep_plan
- *		Prepares a query once per backend and keeps its plan.
- */
-static SPIPlanPtr
-keep_plan(SPIPlanPtr *slot, const char *query, int nargs, Oid *argtypes)
-{
-	if (*slot == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare(query, nargs, argtypes);
-
-		if (plan == NULL)
-			elog(ERROR, "could not prepare query: %s",
-				 SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not keep query plan");
-		*slot = plan;
-	}
-	return *slot;
-}
-
-static TimestampTz
-from_unix_us(int64 us)
-{
-	return us - ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
-}
 
 /*
  * check_submit_args
@@ -135,7 +109,7 @@ refused_datum(TupleDesc tupdesc, const AigovAdmitResult *res)
 	values[2] = Int32GetDatum(429);
 	if (res->status == AIGOV_ADMIT_WAIT && res->retry_at_us > 0)
 	{
-		values[3] = TimestampTzGetDatum(from_unix_us(res->retry_at_us));
+		values[3] = TimestampTzGetDatum(AigovFromUnixUs(res->retry_at_us));
 		nulls[3] = false;
 	}
 	values[4] = CStringGetTextDatum(aigov_admission_axis_name(res->axis));
@@ -157,7 +131,7 @@ enqueue_job(Datum *args, const char *argnulls)
 	bool		isnull;
 	int64		job_id;
 
-	keep_plan(&submit_plan,
+	AigovKeepPlan(&submit_plan,
 			  "INSERT INTO aigov.requests"
 			  " (tenant_id, body, task_type, workload_class, deadline, priority,"
 			  "  not_before)"
@@ -268,7 +242,7 @@ aigov_submit(PG_FUNCTION_ARGS)
 			res.status = AIGOV_ADMIT_NEVER;
 			PG_RETURN_DATUM(refused_datum(tupdesc, &res));
 		}
-		args[6] = TimestampTzGetDatum(from_unix_us(res.retry_at_us));
+		args[6] = TimestampTzGetDatum(AigovFromUnixUs(res.retry_at_us));
 		argnulls[6] = ' ';
 	}
 
@@ -277,7 +251,7 @@ aigov_submit(PG_FUNCTION_ARGS)
 	if (admit != AIGOV_ADMIT_OK)
 	{
 		/* accepted, but it waits in the queue until the quota allows it */
-		values[3] = TimestampTzGetDatum(from_unix_us(res.retry_at_us));
+		values[3] = TimestampTzGetDatum(AigovFromUnixUs(res.retry_at_us));
 		nulls[3] = false;
 		values[4] = CStringGetTextDatum(aigov_admission_axis_name(res.axis));
 		nulls[4] = false;
@@ -310,7 +284,7 @@ fetch_result(int64 job_id, Datum *values, bool *nulls, bool *is_final,
 	bool		isnull;
 	int			ret;
 
-	keep_plan(&result_plan,
+	AigovKeepPlan(&result_plan,
 			  "SELECT r.id, r.state,"
 			  " CASE r.state"
 			  "  WHEN 'queued' THEN 202 WHEN 'in_flight' THEN 202"
@@ -500,7 +474,7 @@ aigov_cancel(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "could not connect to SPI");
-	keep_plan(&cancel_plan,
+	AigovKeepPlan(&cancel_plan,
 			  "WITH job AS (SELECT id, tenant_id, state, admitted, est_tokens"
 			  "  FROM aigov.requests WHERE id OPERATOR(pg_catalog.=) $1),"
 			  " done AS (UPDATE aigov.requests r"
