@@ -62,11 +62,11 @@ cppcheck --quiet --enable=warning,portability --error-exitcode=1 \
 st=$?
 suite cppcheck $st "$LOGS/cppcheck.log" $((st == 0)) $((st != 0))
 
-# The house limits on file and function size.
-aigov_log "code size"
-./test/code-size.sh >"$LOGS/code-size.log" 2>&1
+# The house limits on file and function size; the architecture's file map.
+aigov_log "layout"
+./test/layout-check.sh >"$LOGS/layout.log" 2>&1
 st=$?
-suite code-size $st "$LOGS/code-size.log" $((st == 0)) $((st != 0))
+suite layout $st "$LOGS/layout.log" $((st == 0)) $((st != 0))
 
 # pgindent format of the C code, and src/typedefs.list complete.
 aigov_log "format check"

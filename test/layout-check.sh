@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# test/code-size.sh: holds src/ to the house limits on size.
+# test/layout-check.sh: holds src/ to the house limits on size, and
+# docs/architecture.md's file map to the tree.
 #
 # A C file over MAX_FILE_LINES lines, or a function over MAX_FUNC_LINES
 # (from its opening to its closing brace), holds more than one concern and
@@ -41,5 +42,24 @@ for f in src/*.c; do
 		/^\}/ { if (start && NR - start + 1 > max) print name, NR - start + 1; start = 0 }
 	' "$f")
 done
-[ "$bad" = 0 ] && echo "code size: every file and function within the limits"
+
+# The file map: every row of the table under "Where each piece lives"
+# that names .c files; each src/*.c must be named there, and each name
+# there must exist.
+mapped=$(awk '/^## Where each piece lives/ {on = 1; next} /^## / {on = 0}
+	on && /^\| `/' docs/architecture.md | cut -d'|' -f2 |
+	grep -oE '[a-z_]+\.c' | sort -u)
+for f in src/*.c; do
+	grep -qx "$(basename "$f")" <<<"$mapped" || {
+		echo "$f: missing from docs/architecture.md's file map"
+		bad=1
+	}
+done
+for name in $mapped; do
+	[ -f "src/$name" ] || {
+		echo "docs/architecture.md's file map names src/$name, which does not exist"
+		bad=1
+	}
+done
+[ "$bad" = 0 ] && echo "layout: every file and function within the limits; the file map matches src/"
 exit $bad
