@@ -254,9 +254,9 @@ parse_openai(EmuRequest *req, const char *path_model, char *err,
 	}
 
 	/*
-	 * Tools win over response_format, as a model that decides to call a
-	 * tool does.  After a tool result the model answers in text unless the
-	 * caller forces a call.
+	 * Tools win over response_format, as a model that decides to call a tool
+	 * does.  After a tool result the model answers in text unless the caller
+	 * forces a call.
 	 */
 	if (json_is_array(tools) && json_array_size(tools) > 0)
 	{
@@ -1008,8 +1008,8 @@ emu_error_body(EmuProvider p, EmuErrKind kind, int status, const char *detail,
 
 			/*
 			 * Body validation comes from the OpenAI model behind the
-			 * deployment, in OpenAI's shape; the gateway's own refusals
-			 * (key, route, deployment, version) in Azure's.
+			 * deployment, in OpenAI's shape; the gateway's own refusals (key,
+			 * route, deployment, version) in Azure's.
 			 */
 			switch (kind)
 			{
@@ -1090,7 +1090,7 @@ emu_error_body(EmuProvider p, EmuErrKind kind, int status, const char *detail,
 						anthropic_error(out, "api_error", "Internal server error",
 										request_id);
 					return status;
-	case EMU_ERR_NO_API_VERSION:
+				case EMU_ERR_NO_API_VERSION:
 				case EMU_ERR_BAD_API_VERSION:
 					break;		/* Azure only */
 			}
@@ -1140,7 +1140,7 @@ emu_error_body(EmuProvider p, EmuErrKind kind, int status, const char *detail,
 						gemini_error(out, status, "The model is overloaded. Please "
 									 "try again later.", "UNAVAILABLE", NULL);
 					return status;
-	case EMU_ERR_NO_API_VERSION:
+				case EMU_ERR_NO_API_VERSION:
 				case EMU_ERR_BAD_API_VERSION:
 					break;		/* Azure only */
 			}

@@ -1149,8 +1149,8 @@ handle_provider(struct MHD_Connection *conn, EmuConn *x)
 	bool		malformed;
 
 	/*
-	 * Azure routes on api-version before it looks at the key: without one
-	 * the path does not exist (404), a malformed one is a 400.
+	 * Azure routes on api-version before it looks at the key: without one the
+	 * path does not exist (404), a malformed one is a 400.
 	 */
 	if (x->provider == EMU_PROVIDER_AZURE &&
 		!emu_azure_api_version_ok(x->api_version))

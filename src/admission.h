@@ -60,8 +60,8 @@ typedef struct AigovAdmitResult
 								 * small; OK: AIGOV_AXIS_NONE */
 	int64_t		retry_at_us;	/* OK: now; WAIT: first instant all three
 								 * admit; NEVER: INT64_MAX */
-	uint32_t	soft_warn;		/* AIGOV_AXIS_BITs whose soft limit this
-								 * call crossed upward */
+	uint32_t	soft_warn;		/* AIGOV_AXIS_BITs whose soft limit this call
+								 * crossed upward */
 } AigovAdmitResult;
 
 extern bool aigov_admission_init(AigovTenantQuota *q, int64_t rpm,

@@ -62,9 +62,8 @@ mul_div_u64(uint64_t a, uint64_t b, uint64_t d, uint64_t *q, uint64_t *r)
 
 	/*
 	 * Restoring long division of hi:lo by d, one bit at a time.  hi < d is
-	 * the running remainder; when shifting it left overflows 64 bits the
-	 * true value exceeds d, and the wrapped subtraction gives the right
-	 * remainder.
+	 * the running remainder; when shifting it left overflows 64 bits the true
+	 * value exceeds d, and the wrapped subtraction gives the right remainder.
 	 */
 	for (int i = 0; i < 64; i++)
 	{
@@ -199,8 +198,8 @@ normalise(AigovBucket *b, int64_t now_us)
 		else
 		{
 			b->tat_us = aigov_sat_sub(b->tat_us,
-								back > (uint64_t) INT64_MAX ?
-								INT64_MAX : (int64_t) back);
+									  back > (uint64_t) INT64_MAX ?
+									  INT64_MAX : (int64_t) back);
 			b->last_us = now_us;
 		}
 	}
@@ -247,9 +246,9 @@ peek(const AigovBucket *b, int64_t cost, int64_t capacity, int64_t now_us,
 	tat_add(b, &t1, &f1, q, r);
 
 	/*
-	 * The take fits at the first t with TAT' <= t + capacity_span.  With
-	 * TAT' = t1 + f1/limit and capacity_span = cq + cr/limit (both
-	 * fractions in [0, limit)), that is t1 - cq, plus one when f1 > cr.
+	 * The take fits at the first t with TAT' <= t + capacity_span.  With TAT'
+	 * = t1 + f1/limit and capacity_span = cq + cr/limit (both fractions in
+	 * [0, limit)), that is t1 - cq, plus one when f1 > cr.
 	 */
 	span_of(b, capacity, &cq, &cr);
 	at = aigov_sat_sub(t1, cq);

@@ -132,14 +132,14 @@ enqueue_job(Datum *args, const char *argnulls)
 	int64		job_id;
 
 	AigovKeepPlan(&submit_plan,
-			  "INSERT INTO aigov.requests"
-			  " (tenant_id, body, task_type, workload_class, deadline, priority,"
-			  "  not_before)"
-			  " VALUES ($1, $2, $3, $4,"
-			  " pg_catalog.now() OPERATOR(pg_catalog.+) $5, $6,"
-			  " COALESCE($7, pg_catalog.now()))"
-			  " RETURNING id",
-			  7, argtypes);
+				  "INSERT INTO aigov.requests"
+				  " (tenant_id, body, task_type, workload_class, deadline, priority,"
+				  "  not_before)"
+				  " VALUES ($1, $2, $3, $4,"
+				  " pg_catalog.now() OPERATOR(pg_catalog.+) $5, $6,"
+				  " COALESCE($7, pg_catalog.now()))"
+				  " RETURNING id",
+				  7, argtypes);
 	aigov_submit_admitted = true;
 	PG_TRY();
 	{
@@ -227,12 +227,12 @@ aigov_submit(PG_FUNCTION_ARGS)
 	else
 	{
 		/*
-		 * No hard cap: book the first slot the quota allows and wait for
-		 * it.  The booking returns 0, not a time, when the job can no longer
-		 * ever fit (its tenant's limits were lowered since the admission
-		 * above); converting that 0 wrote a not_before of 1970-01-01, which
-		 * sent the job out at once without its charge.  Refuse it instead,
-		 * as when it never fits.
+		 * No hard cap: book the first slot the quota allows and wait for it.
+		 * The booking returns 0, not a time, when the job can no longer ever
+		 * fit (its tenant's limits were lowered since the admission above);
+		 * converting that 0 wrote a not_before of 1970-01-01, which sent the
+		 * job out at once without its charge.  Refuse it instead, as when it
+		 * never fits.
 		 */
 		res.retry_at_us = AigovTenantScheduleAhead(entry, est_tokens, now_us, &res);
 		if (res.retry_at_us == 0)
@@ -285,27 +285,27 @@ fetch_result(int64 job_id, Datum *values, bool *nulls, bool *is_final,
 	int			ret;
 
 	AigovKeepPlan(&result_plan,
-			  "SELECT r.id, r.state,"
-			  " CASE r.state"
-			  "  WHEN 'queued' THEN 202 WHEN 'in_flight' THEN 202"
-			  "  WHEN 'succeeded' THEN 200 WHEN 'rejected' THEN 429"
-			  "  WHEN 'expired' THEN 504 WHEN 'cancelled' THEN 499"
-			  "  ELSE COALESCE(CASE WHEN (r.error OPERATOR(pg_catalog.->>) 'http_status')"
-			  "   OPERATOR(pg_catalog.~) '^[1-5][0-9][0-9]$'"
-			  "   THEN (r.error OPERATOR(pg_catalog.->>) 'http_status')::pg_catalog.int4 END, 502)"
-			  " END,"
-			  " r.response, r.error,"
-			  " CASE WHEN r.state OPERATOR(pg_catalog.=) 'queued'"
-			  "   AND r.not_before OPERATOR(pg_catalog.>) pg_catalog.clock_timestamp()"
-			  "  THEN r.not_before"
-			  "  WHEN r.state OPERATOR(pg_catalog.=) 'rejected'"
-			  "  THEN (r.error OPERATOR(pg_catalog.->>) 'retry_at')::pg_catalog.timestamptz"
-			  " END,"
-			  " r.served_provider, r.served_model, r.degraded,"
-			  " r.state OPERATOR(pg_catalog.<>) ALL (ARRAY['queued', 'in_flight']),"
-			  " r.xmin"
-			  " FROM aigov.requests r WHERE r.id OPERATOR(pg_catalog.=) $1",
-			  1, &argtype);
+				  "SELECT r.id, r.state,"
+				  " CASE r.state"
+				  "  WHEN 'queued' THEN 202 WHEN 'in_flight' THEN 202"
+				  "  WHEN 'succeeded' THEN 200 WHEN 'rejected' THEN 429"
+				  "  WHEN 'expired' THEN 504 WHEN 'cancelled' THEN 499"
+				  "  ELSE COALESCE(CASE WHEN (r.error OPERATOR(pg_catalog.->>) 'http_status')"
+				  "   OPERATOR(pg_catalog.~) '^[1-5][0-9][0-9]$'"
+				  "   THEN (r.error OPERATOR(pg_catalog.->>) 'http_status')::pg_catalog.int4 END, 502)"
+				  " END,"
+				  " r.response, r.error,"
+				  " CASE WHEN r.state OPERATOR(pg_catalog.=) 'queued'"
+				  "   AND r.not_before OPERATOR(pg_catalog.>) pg_catalog.clock_timestamp()"
+				  "  THEN r.not_before"
+				  "  WHEN r.state OPERATOR(pg_catalog.=) 'rejected'"
+				  "  THEN (r.error OPERATOR(pg_catalog.->>) 'retry_at')::pg_catalog.timestamptz"
+				  " END,"
+				  " r.served_provider, r.served_model, r.degraded,"
+				  " r.state OPERATOR(pg_catalog.<>) ALL (ARRAY['queued', 'in_flight']),"
+				  " r.xmin"
+				  " FROM aigov.requests r WHERE r.id OPERATOR(pg_catalog.=) $1",
+				  1, &argtype);
 
 	ret = SPI_execute_plan(result_plan, &arg, NULL, false, 1);
 	if (ret != SPI_OK_SELECT)
@@ -327,7 +327,7 @@ fetch_result(int64 job_id, Datum *values, bool *nulls, bool *is_final,
 	}
 	*is_final = DatumGetBool(SPI_getbinval(tuple, tupdesc, RESULT_NATTS + 1, &isnull));
 	*own_xact = TransactionIdIsCurrentTransactionId(
-		DatumGetTransactionId(SPI_getbinval(tuple, tupdesc, RESULT_NATTS + 2, &isnull)));
+													DatumGetTransactionId(SPI_getbinval(tuple, tupdesc, RESULT_NATTS + 2, &isnull)));
 	return true;
 }
 
@@ -475,19 +475,19 @@ aigov_cancel(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "could not connect to SPI");
 	AigovKeepPlan(&cancel_plan,
-			  "WITH job AS (SELECT id, tenant_id, state, admitted, est_tokens"
-			  "  FROM aigov.requests WHERE id OPERATOR(pg_catalog.=) $1),"
-			  " done AS (UPDATE aigov.requests r"
-			  "  SET state = 'cancelled', finished_at = pg_catalog.clock_timestamp()"
-			  "  FROM job WHERE r.id OPERATOR(pg_catalog.=) job.id"
-			  "  AND r.tenant_id OPERATOR(pg_catalog.=) job.tenant_id"
-			  "  AND r.state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'in_flight'])"
-			  "  RETURNING r.id)"
-			  " SELECT (SELECT pg_catalog.count(*) FROM job),"
-			  "  (SELECT pg_catalog.count(*) FROM done),"
-			  "  job.tenant_id, job.state, job.admitted, job.est_tokens"
-			  " FROM (SELECT 1) one LEFT JOIN job ON true",
-			  1, &argtype);
+				  "WITH job AS (SELECT id, tenant_id, state, admitted, est_tokens"
+				  "  FROM aigov.requests WHERE id OPERATOR(pg_catalog.=) $1),"
+				  " done AS (UPDATE aigov.requests r"
+				  "  SET state = 'cancelled', finished_at = pg_catalog.clock_timestamp()"
+				  "  FROM job WHERE r.id OPERATOR(pg_catalog.=) job.id"
+				  "  AND r.tenant_id OPERATOR(pg_catalog.=) job.tenant_id"
+				  "  AND r.state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'in_flight'])"
+				  "  RETURNING r.id)"
+				  " SELECT (SELECT pg_catalog.count(*) FROM job),"
+				  "  (SELECT pg_catalog.count(*) FROM done),"
+				  "  job.tenant_id, job.state, job.admitted, job.est_tokens"
+				  " FROM (SELECT 1) one LEFT JOIN job ON true",
+				  1, &argtype);
 	ret = SPI_execute_plan(cancel_plan, &arg, NULL, false, 1);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not cancel job: %s", SPI_result_code_string(ret));

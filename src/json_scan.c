@@ -239,7 +239,8 @@ static bool
 scan_number(Scanner *s, AigovJsonType *type, int64_t *integer)
 {
 	bool		negative = false;
-	int			digits = 0;		/* of the integer part, leading zero not counted */
+	int			digits = 0;		/* of the integer part, leading zero not
+								 * counted */
 	int64_t		value = 0;
 	bool		real = false;
 

@@ -61,13 +61,12 @@ typedef struct AigovOutcome
 	AigovJobState state;
 	int			failures;		/* the job's transient failures after */
 	int64_t		not_before_us;	/* when a queued job may run; 0 none */
-	int			error_http_status;	/* the status its error reports; 0
-									 * null */
+	int			error_http_status;	/* the status its error reports; 0 null */
 	bool		deadline_passed;	/* expired: the next allowed call is past
 									 * the deadline */
 	bool		disable_key;	/* take the key out of rotation, alert */
 	AigovKeyEffect key_effect;
-	AigovRouterLimit limit; /* AIGOV_KEY_RATE_LIMITED: which window */
+	AigovRouterLimit limit;		/* AIGOV_KEY_RATE_LIMITED: which window */
 	AigovBreakerOutcome breaker;	/* what the key's breaker records */
 	int64_t		key_retry_at_us;	/* when the key may take the job again */
 } AigovOutcome;

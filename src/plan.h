@@ -20,17 +20,17 @@ typedef struct AigovPlanCycle
 	TimestampTz next_due;		/* earliest not_before given to a job */
 
 	/*
-	 * Earliest time a key frees up, when planning deferred a job for lack
-	 * of one (INT64_MAX: none was deferred so).
+	 * Earliest time a key frees up, when planning deferred a job for lack of
+	 * one (INT64_MAX: none was deferred so).
 	 */
 	int64		route_blocked_until;
 
 	/*
 	 * A job found no key and could not be booked out of the way (it had
-	 * waited before, or its keys' limits are unknown): claims came too
-	 * early, and claiming more before a key frees up would only churn the
-	 * queue.  (Jobs booked a slot moved out of the way: the claims may go
-	 * on down the queue.)
+	 * waited before, or its keys' limits are unknown): claims came too early,
+	 * and claiming more before a key frees up would only churn the queue.
+	 * (Jobs booked a slot moved out of the way: the claims may go on down the
+	 * queue.)
 	 */
 	bool		claims_early;
 } AigovPlanCycle;

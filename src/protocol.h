@@ -126,9 +126,9 @@ typedef struct AigovClassification
 {
 	AigovErrorClass cls;
 	int64_t		retry_at_us;	/* when this job may try this key again; for
-								 * key_unusable classes, when the key may
-								 * come back if the provider said so; 0 = no
-								 * hint (or never) */
+								 * key_unusable classes, when the key may come
+								 * back if the provider said so; 0 = no hint
+								 * (or never) */
 	bool		retryable;		/* waiting (or another attempt) can help */
 	bool		key_unusable;	/* take the key out of rotation and alert */
 	bool		breaker_failure;	/* counts toward the circuit breaker */

@@ -330,7 +330,10 @@ classify_error(int status, const AigovRateHeaders *h, json_t *root,
  */
 typedef struct RawUsage
 {
-	int64_t		input, output, cache_creation, cache_read;
+	int64_t		input,
+				output,
+				cache_creation,
+				cache_read;
 	bool		present;
 } RawUsage;
 

@@ -284,8 +284,8 @@ aigov_protocol_status_class(int http_status)
 	if (http_status >= 200 && http_status <= 299)
 		return AIGOV_CLASS_SUCCESS;
 	if (http_status >= 300 && http_status <= 399)
-		return AIGOV_CLASS_CLIENT_ERROR;	/* a redirect we did not follow:
-											 * a wrong base_url */
+		return AIGOV_CLASS_CLIENT_ERROR;	/* a redirect we did not follow: a
+											 * wrong base_url */
 	switch (http_status)
 	{
 		case 401:

@@ -262,7 +262,11 @@ classify_error(int status, const AigovRateHeaders *h, json_t *root,
 static void
 usage_from(json_t *um, AigovUsage *u)
 {
-	int64_t		prompt = 0, tool = 0, cand = 0, thoughts = 0, cached = 0;
+	int64_t		prompt = 0,
+				tool = 0,
+				cand = 0,
+				thoughts = 0,
+				cached = 0;
 	bool		got = false;
 
 	if (!json_is_object(um))

@@ -309,9 +309,9 @@ classify_429(const AigovRateHeaders *h, const OpenAIError *e, int64_t now_us,
 	{
 		/*
 		 * Mistral's capacity 429, and Azure's "system capacity" 429 (whose
-		 * wording docs/providers.md §2 does not pin down, hence the loose match on
-		 * a message that names no quota axis): a provider overload, not
-		 * our quota.
+		 * wording docs/providers.md §2 does not pin down, hence the loose
+		 * match on a message that names no quota axis): a provider overload,
+		 * not our quota.
 		 */
 		out->cls = AIGOV_CLASS_OVERLOADED;
 		return;
@@ -337,8 +337,8 @@ classify_429(const AigovRateHeaders *h, const OpenAIError *e, int64_t now_us,
 		h->tokens_month.remaining == 0)
 	{
 		/*
-		 * Mistral's monthly token budget is spent.  We assume it renews
-		 * with the calendar month (UTC); nothing documents it.
+		 * Mistral's monthly token budget is spent.  We assume it renews with
+		 * the calendar month (UTC); nothing documents it.
 		 */
 		out->cls = AIGOV_CLASS_RATE_LIMIT_TPD;
 		out->retry_at_us = aigov_protocol_next_utc_month_us(now_us);

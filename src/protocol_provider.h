@@ -36,8 +36,8 @@ typedef struct AigovProvider
 	bool		openai_replies;
 
 	/*
-	 * The window its requests headers count, in seconds: a limit of 100
-	 * over 10 s is 600 a minute to the router.
+	 * The window its requests headers count, in seconds: a limit of 100 over
+	 * 10 s is 600 a minute to the router.
 	 */
 	int			requests_window_s;
 

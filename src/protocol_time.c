@@ -245,7 +245,12 @@ civil_to_us(int64_t y, int mo, int d, int h, int mi, int se, int64_t off_s,
 int64_t
 aigov_protocol_parse_rfc3339(const char *s, size_t len)
 {
-	int			y, mo, d, h, mi, se;
+	int			y,
+				mo,
+				d,
+				h,
+				mi,
+				se;
 	int64_t		frac = 0;
 	int64_t		off = 0;
 	size_t		i;
@@ -281,7 +286,8 @@ aigov_protocol_parse_rfc3339(const char *s, size_t len)
 		i++;
 	else if (s[i] == '+' || s[i] == '-')
 	{
-		int			oh, om;
+		int			oh,
+					om;
 
 		if (len - i < 6 || !fixed_digits(s + i + 1, 2, &oh) ||
 			s[i + 3] != ':' || !fixed_digits(s + i + 4, 2, &om) ||
@@ -314,7 +320,12 @@ aigov_protocol_parse_http_date(const char *s, size_t len)
 		"jul", "aug", "sep", "oct", "nov", "dec"
 	};
 	size_t		i = 0;
-	int			d, mo = 0, y, h, mi, se;
+	int			d,
+				mo = 0,
+				y,
+				h,
+				mi,
+				se;
 
 	if (s == NULL)
 		return -1;
@@ -359,6 +370,7 @@ static int64_t
 nth_sunday(int64_t y, int m, int n)
 {
 	int64_t		first = days_from_civil(y, m, 1);
+
 	/* 1970-01-01 was a Thursday: weekday 0 = Sunday */
 	int64_t		wd = ((first % 7) + 7 + 4) % 7;
 
@@ -379,8 +391,10 @@ aigov_protocol_next_pacific_midnight_us(int64_t now_us)
 {
 	int64_t		now_s;
 	int64_t		y;
-	int			m, d;
-	int64_t		dst_start, dst_end;
+	int			m,
+				d;
+	int64_t		dst_start,
+				dst_end;
 	int64_t		off;
 	int64_t		local_day;
 	int64_t		next_day;
@@ -413,7 +427,8 @@ int64_t
 aigov_protocol_next_utc_month_us(int64_t now_us)
 {
 	int64_t		y;
-	int			m, d;
+	int			m,
+				d;
 
 	if (now_us < 0 || now_us > INT64_C(253402300799) * AIGOV_USECS_PER_SEC)
 		return aigov_sat_add(now_us, 31 * SECS_PER_DAY * AIGOV_USECS_PER_SEC);

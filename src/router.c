@@ -321,7 +321,7 @@ aigov_router_headroom(const AigovKeyState *key, int64_t est_tokens,
 		int64_t		hint = key->latency_ewma_us / max64(1, key->inflight_requests);
 
 		t = max64(t, aigov_sat_add(now_us,
-									  max64(hint, AIGOV_ROUTER_RECHECK_US)));
+								   max64(hint, AIGOV_ROUTER_RECHECK_US)));
 	}
 
 	*available_at_us = t;
@@ -576,7 +576,7 @@ aigov_router_reserve(AigovKeyState *key, int64_t est_tokens, int64_t now_us,
 	key->reserved_requests_total =
 		aigov_sat_add(key->reserved_requests_total, 1);
 	key->reserved_tokens_total = aigov_sat_add(key->reserved_tokens_total,
-										 est_tokens);
+											   est_tokens);
 
 	ticket->sent_at_us = now_us;
 	ticket->est_tokens = est_tokens;

@@ -46,7 +46,7 @@ meter_roll(AigovKeyState *key, int64_t now_us)
 		key->meter_req_prev = key->meter_tok_prev = 0;
 	key->meter_req_cur = key->meter_tok_cur = 0;
 	key->meter_start_us = aigov_sat_add(key->meter_start_us,
-								  since - since % AIGOV_USECS_PER_MINUTE);
+										since - since % AIGOV_USECS_PER_MINUTE);
 }
 
 /* Successes over the last minute: previous window pro rata, plus current. */
@@ -60,7 +60,7 @@ meter_estimate(const AigovKeyState *key, int64_t cur, int64_t prev,
 	if (left < 0)
 		left = 0;
 	return aigov_sat_add(cur, aigov_bucket_muldiv(prev, left,
-											AIGOV_USECS_PER_MINUTE, false));
+												  AIGOV_USECS_PER_MINUTE, false));
 }
 
 /*
@@ -97,7 +97,7 @@ release_inflight(AigovKeyState *key, const AigovKeyTicket *ticket)
 	if (ticket != NULL)
 	{
 		key->inflight_tokens = aigov_sat_sub(key->inflight_tokens,
-									   ticket->est_tokens);
+											 ticket->est_tokens);
 		if (key->inflight_tokens < 0)
 			key->inflight_tokens = 0;
 	}
@@ -242,8 +242,8 @@ aigov_router_complete(AigovKeyState *key, const AigovKeyTicket *ticket,
 	meter_roll(key, now_us);
 	key->meter_req_cur = aigov_sat_add(key->meter_req_cur, 1);
 	key->meter_tok_cur = aigov_sat_add(key->meter_tok_cur,
-								 charged_tokens >= 0 ? charged_tokens :
-								 ticket != NULL ? ticket->est_tokens : 0);
+									   charged_tokens >= 0 ? charged_tokens :
+									   ticket != NULL ? ticket->est_tokens : 0);
 
 	/* an inferred limit that held for a minute is probed upward */
 	if ((key->inferred_rpm > 0 || key->inferred_tpm > 0) &&
@@ -274,7 +274,7 @@ aigov_router_complete(AigovKeyState *key, const AigovKeyTicket *ticket,
 	if (ticket != NULL)
 	{
 		int64_t		sample = max64(0, aigov_sat_sub(now_us,
-												  ticket->sent_at_us));
+													ticket->sent_at_us));
 
 		if (key->latency_ewma_us == 0)
 			key->latency_ewma_us = sample;
@@ -321,8 +321,8 @@ aigov_router_on_rate_limited(AigovKeyState *key, const AigovKeyTicket *ticket,
 	aigov_router_fold_report(key, ticket, report, now_us);
 
 	/*
-	 * No header has told us the limit this 429 is about: infer it from
-	 * what succeeded in the last minute (once per round trip).
+	 * No header has told us the limit this 429 is about: infer it from what
+	 * succeeded in the last minute (once per round trip).
 	 */
 	if (new_loss)
 	{
@@ -433,16 +433,16 @@ aigov_router_add_load(const AigovKeyState *key, int64_t now_us,
 	{
 		load->req_limit = aigov_sat_add(load->req_limit, key->req_min.limit);
 		load->req_used = aigov_sat_add(load->req_used,
-								 aigov_sat_sub(key->req_min.limit,
-										 aigov_bucket_balance(&key->req_min,
-															  now_us)));
+									   aigov_sat_sub(key->req_min.limit,
+													 aigov_bucket_balance(&key->req_min,
+																		  now_us)));
 	}
 	if (key->tok_min.limit > 0)
 	{
 		load->tok_limit = aigov_sat_add(load->tok_limit, key->tok_min.limit);
 		load->tok_used = aigov_sat_add(load->tok_used,
-								 aigov_sat_sub(key->tok_min.limit,
-										 aigov_bucket_balance(&key->tok_min,
-															  now_us)));
+									   aigov_sat_sub(key->tok_min.limit,
+													 aigov_bucket_balance(&key->tok_min,
+																		  now_us)));
 	}
 }

@@ -48,8 +48,8 @@ typedef enum TokensCharClass
 	TCC_CJK_PUNCT,				/* CJK punctuation, fullwidth forms */
 	TCC_SYMBOL,					/* other non-ASCII punctuation and symbols */
 	TCC_EMOJI,
-	TCC_JOINER,					/* zero-width joiner, variation selectors,
-								 * tag characters */
+	TCC_JOINER,					/* zero-width joiner, variation selectors, tag
+								 * characters */
 	TCC_INVALID,				/* a byte that does not start valid UTF-8 */
 	TCC_END
 } TokensCharClass;

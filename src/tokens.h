@@ -79,18 +79,18 @@ typedef enum AigovTokensStatus
 	AIGOV_TOKENS_NOT_OBJECT,	/* top level is not an object */
 	AIGOV_TOKENS_NO_MODEL,		/* "model" missing or not a non-empty string */
 	AIGOV_TOKENS_NO_MESSAGES,	/* "messages" missing, not an array, or empty */
-	AIGOV_TOKENS_BAD_MESSAGE,	/* a message is not an object / has no
-								 * string role */
+	AIGOV_TOKENS_BAD_MESSAGE,	/* a message is not an object / has no string
+								 * role */
 	AIGOV_TOKENS_BAD_MAX_TOKENS /* max_tokens / max_completion_tokens not a
 								 * positive integer */
 } AigovTokensStatus;
 
 typedef struct AigovTokenEstimate
 {
-	int64_t		prompt_tokens;	/* messages + tools + response_format schema
-								 * + overheads */
-	int64_t		max_output_tokens;	/* max_completion_tokens, else
-									 * max_tokens, else -1 when absent */
+	int64_t		prompt_tokens;	/* messages + tools + response_format schema +
+								 * overheads */
+	int64_t		max_output_tokens;	/* max_completion_tokens, else max_tokens,
+									 * else -1 when absent */
 	int			bad_message_index;	/* index of the offending message for
 									 * BAD_MESSAGE, else -1 */
 	int64_t		charged_prompt_tokens;	/* the prompt as a provider's

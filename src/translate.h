@@ -49,12 +49,12 @@
 typedef enum AigovTranslateStatus
 {
 	AIGOV_TRANSLATE_OK = 0,
-	AIGOV_TRANSLATE_BAD_JSON,	/* not valid JSON, not an object, or a
-								 * request field has the wrong type/value */
+	AIGOV_TRANSLATE_BAD_JSON,	/* not valid JSON, not an object, or a request
+								 * field has the wrong type/value */
 	AIGOV_TRANSLATE_UNSUPPORTED,	/* a feature the target cannot honour
 									 * (detail says which) */
-	AIGOV_TRANSLATE_BAD_RESPONSE,	/* provider reply lacks the fields we need,
-									 * or is an error envelope */
+	AIGOV_TRANSLATE_BAD_RESPONSE,	/* provider reply lacks the fields we
+									 * need, or is an error envelope */
 	AIGOV_TRANSLATE_NO_MEMORY
 } AigovTranslateStatus;
 
@@ -62,14 +62,14 @@ typedef struct AigovTranslateOptions
 {
 	/*
 	 * Sent as Anthropic max_tokens when the body has neither max_tokens nor
-	 * max_completion_tokens.  <= 0 means "no default": such a request is
-	 * then UNSUPPORTED for Anthropic.
+	 * max_completion_tokens.  <= 0 means "no default": such a request is then
+	 * UNSUPPORTED for Anthropic.
 	 */
 	int64_t		default_max_tokens;
 
 	/*
-	 * true: features with no exact equivalent are approximated and listed
-	 * in detail; false: they make the translation UNSUPPORTED.
+	 * true: features with no exact equivalent are approximated and listed in
+	 * detail; false: they make the translation UNSUPPORTED.
 	 */
 	bool		allow_degraded;
 } AigovTranslateOptions;
@@ -80,8 +80,8 @@ typedef struct AigovTranslatedRequest
 
 	/*
 	 * Request path: "/v1/chat/completions", "/v1/messages", or
-	 * "/v1beta/models/<model>:generateContent" with the model
-	 * percent-escaped (a leading "models/" is stripped first).
+	 * "/v1beta/models/<model>:generateContent" with the model percent-escaped
+	 * (a leading "models/" is stripped first).
 	 */
 	char		path[512];
 
@@ -120,8 +120,8 @@ typedef struct AigovNormalisedResponse
 
 	/*
 	 * prompt_tokens counts all input, cached included; completion_tokens
-	 * counts all output, reasoning included (docs/providers.md §7).  -1
-	 * when the reply reports no usage.
+	 * counts all output, reasoning included (docs/providers.md §7).  -1 when
+	 * the reply reports no usage.
 	 */
 	int64_t		prompt_tokens;
 	int64_t		completion_tokens;

@@ -219,8 +219,8 @@ gemini_candidate(TxCtx *cx, const json_t *cand, size_t index, int *next_call,
 	}
 
 	/*
-	 * XXX: Gemini 3 wants thoughtSignature parts echoed on the next turn;
-	 * an OpenAI message has nowhere to keep them, so they are lost here.
+	 * XXX: Gemini 3 wants thoughtSignature parts echoed on the next turn; an
+	 * OpenAI message has nowhere to keep them, so they are lost here.
 	 */
 	json_array_foreach(parts, i, part)
 	{

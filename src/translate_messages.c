@@ -160,8 +160,8 @@ add_image(TxCtx *cx, json_t *blocks, const json_t *part, size_t mi, size_t pi)
 								  "source", "type", "url", "url", urlv));
 
 		/*
-		 * Gemini only reads inline data or uploaded files; the closest we
-		 * can do is tell the model where the image is.
+		 * Gemini only reads inline data or uploaded files; the closest we can
+		 * do is tell the model where the image is.
 		 */
 		if (!aigov_tx_degrade(cx, "image_url", "sent_as_text",
 							  "gemini cannot fetch remote image URLs"))
@@ -514,8 +514,8 @@ convert_tool_message(TxCtx *cx, const json_t *msg, size_t mi, ReqParts *rp,
 		}
 
 		/*
-		 * functionResponse.response must be an object: a tool that returned
-		 * a JSON object is passed as such, anything else is wrapped as
+		 * functionResponse.response must be an object: a tool that returned a
+		 * JSON object is passed as such, anything else is wrapped as
 		 * {"output": text}.
 		 */
 		response = json_loadb(sb.data, sb.len, JSON_REJECT_DUPLICATES, &jerr);

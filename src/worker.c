@@ -82,10 +82,9 @@ typedef struct WorkerLoop
 	/*
 	 * How many jobs the next claim takes.  When jobs that had waited before
 	 * found no key again, a claim takes what was sent last time (at least
-	 * one, to probe), so the queue is not churned by jobs claimed only to
-	 * be put back: a saturated key frees one slot at a time, and every
-	 * enqueue wakes the worker.  Otherwise it doubles back to
-	 * aigov.claim_batch.
+	 * one, to probe), so the queue is not churned by jobs claimed only to be
+	 * put back: a saturated key frees one slot at a time, and every enqueue
+	 * wakes the worker.  Otherwise it doubles back to aigov.claim_batch.
 	 */
 	int			claim_limit;
 } WorkerLoop;
@@ -450,9 +449,8 @@ pace_claims(WorkerLoop *loop, const AigovPlanCycle *plan, int got, int sent,
 		return;
 
 	/*
-	 * Nothing went out and jobs that could not be booked out of the way
-	 * found no key: claiming more before a key frees up would only churn
-	 * the queue.
+	 * Nothing went out and jobs that could not be booked out of the way found
+	 * no key: claiming more before a key frees up would only churn the queue.
 	 */
 	if (sent == 0 && plan->route_blocked_until < INT64_MAX && plan->claims_early)
 	{
@@ -514,8 +512,8 @@ run_cycle(WorkerLoop *loop, const CycleWork *w, TimestampTz now,
 	pg_atomic_fetch_add_u64(&MY_SLOT->claimed, got);
 
 	/*
-	 * Reply buffers and libcurl's and jansson's allocations come from
-	 * malloc, whose free pages stay with the process until trimmed.
+	 * Reply buffers and libcurl's and jansson's allocations come from malloc,
+	 * whose free pages stay with the process until trimmed.
 	 */
 	if (w->sweep_orphans)
 		(void) malloc_trim(0);

@@ -267,9 +267,10 @@ test_admit_daily(void **state)
 	assert_int_equal(emu_quota_admit(&q, T0 + SEC(40), 1, &a), EMU_ADMIT_LIMITED);
 	assert_int_equal(a.dim, EMU_DIM_RPD);
 	assert_int_equal(a.violated, 1u << EMU_DIM_RPD);
+
 	/*
-	 * RPD 200 refills one request per 7m12s; 40 s of it have passed since
-	 * the bucket was emptied from full, so 392 s remain.
+	 * RPD 200 refills one request per 7m12s; 40 s of it have passed since the
+	 * bucket was emptied from full, so 392 s remain.
 	 */
 	assert_true(a.wait_us >= SEC(392) - 2 && a.wait_us <= SEC(392) + 2);
 	assert_int_equal(a.minute_wait_us, 0);
@@ -297,7 +298,7 @@ test_admit_tpd_and_tpm(void **state)
 	assert_int_equal(emu_quota_admit(&q, T0, 100, &a), EMU_ADMIT_LIMITED);
 	assert_int_equal(a.dim, EMU_DIM_TPD);
 	assert_int_equal(a.violated, (1u << EMU_DIM_TPD) | (1u << EMU_DIM_TPM));
-	assert_int_equal(a.minute_wait_us, SEC(6));	/* 100 of 1000/min */
+	assert_int_equal(a.minute_wait_us, SEC(6)); /* 100 of 1000/min */
 	assert_int_equal(a.retry_us, SEC(8640));	/* 100 of 1000/day */
 	assert_int_equal(a.dim_limit[EMU_DIM_TPM], 1000);
 	assert_int_equal(a.dim_limit[EMU_DIM_RPM], EMU_UNLIMITED);

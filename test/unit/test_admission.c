@@ -68,7 +68,7 @@ test_binding_axis_and_exact_retry(void **state)
 	AigovAdmitResult r;
 
 	(void) state;
-	aigov_admission_init(&q, 2, 300, 0, 0);	/* no daily limit */
+	aigov_admission_init(&q, 2, 300, 0, 0); /* no daily limit */
 	assert_int_equal(aigov_admission_try(&q, 150, T0, &r), AIGOV_ADMIT_OK);
 	assert_int_equal(aigov_admission_try(&q, 150, T0, &r), AIGOV_ADMIT_OK);
 
@@ -177,7 +177,7 @@ test_soft_warning_edges(void **state)
 		aigov_admission_try(&q, 0, now, &r);
 		warnings += r.soft_warn != 0;
 		if (r.soft_warn)
-			assert_int_equal(i, 9);	/* the 80th request in use */
+			assert_int_equal(i, 9); /* the 80th request in use */
 	}
 	assert_int_equal(warnings, 1);
 
@@ -185,7 +185,7 @@ test_soft_warning_edges(void **state)
 	aigov_admission_init(&q, 100, 0, 0, 50);
 	for (int i = 0; i < 60; i++)
 		aigov_admission_try(&q, 0, T0, &r);
-	assert_int_equal(aigov_admission_soft_poll(&q, T0), 0);	/* fired already */
+	assert_int_equal(aigov_admission_soft_poll(&q, T0), 0); /* fired already */
 	assert_int_equal(aigov_admission_soft_poll(&q, T0 + 20 * 600000), 0);	/* re-armed at 40% */
 	aigov_admission_configure(&q, 50, 0, 0, 50, T0 + 20 * 600000);
 	/* 40% stays 40%; limit change alone does not cross */
@@ -299,9 +299,10 @@ test_sustained_rate_exact(void **state)
 	/* offer one request every 250 ms for 10 minutes */
 	for (int64_t t = 0; t < 10 * MIN_US; t += 250000)
 		admitted += aigov_admission_try(&q, 0, T0 + t, &r) == AIGOV_ADMIT_OK;
+
 	/*
-	 * The full bucket (120) plus the refill until the last offer at
-	 * 599.75 s (1199 whole requests at 2/s): every unit is used, none twice.
+	 * The full bucket (120) plus the refill until the last offer at 599.75 s
+	 * (1199 whole requests at 2/s): every unit is used, none twice.
 	 */
 	assert_int_equal(admitted, 120 + 1199);
 }

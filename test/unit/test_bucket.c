@@ -54,7 +54,7 @@ test_exact_refill_and_window_edge(void **state)
 	int64_t		at;
 
 	(void) state;
-	aigov_bucket_init(&b, 600, MIN_US);	/* one request per 100 ms */
+	aigov_bucket_init(&b, 600, MIN_US); /* one request per 100 ms */
 	for (int i = 0; i < 600; i++)
 		assert_int_equal(aigov_bucket_try_take(&b, 1, T0, &at), AIGOV_BUCKET_OK);
 	assert_int_equal(aigov_bucket_remaining(&b, T0), 0);
@@ -129,7 +129,7 @@ test_cost_limits(void **state)
 	assert_int_equal(at, INT64_MAX);
 	assert_int_equal(aigov_bucket_available_at(&b, INT64_MAX, T0, &at),
 					 AIGOV_BUCKET_NEVER);
-	assert_int_equal(aigov_bucket_remaining(&b, T0), 1000);	/* untouched */
+	assert_int_equal(aigov_bucket_remaining(&b, T0), 1000); /* untouched */
 	assert_int_equal(aigov_bucket_try_take(&b, 1000, T0, &at), AIGOV_BUCKET_OK);
 	/* a cost equal to the limit fits once the bucket is full again */
 	assert_int_equal(aigov_bucket_try_take(&b, 1000, T0, &at), AIGOV_BUCKET_WAIT);
@@ -163,7 +163,7 @@ test_day_limit_big_numbers(void **state)
 {
 	AigovBucket b;
 	int64_t		at;
-	const int64_t L = INT64_C(10000000000);	/* 10^10 tokens/day */
+	const int64_t L = INT64_C(10000000000); /* 10^10 tokens/day */
 
 	(void) state;
 	aigov_bucket_init(&b, L, DAY_US);
@@ -295,9 +295,9 @@ test_overflow_saturates(void **state)
 	assert_int_equal(aigov_bucket_utilisation_ppm(&b, T0), INT64_MAX);
 
 	/*
-	 * Huge limit and period with a clock near the end of time: sums
-	 * saturate (UBSan would abort on a wrap) and the bucket errs toward
-	 * "used", never toward more than the limit.
+	 * Huge limit and period with a clock near the end of time: sums saturate
+	 * (UBSan would abort on a wrap) and the bucket errs toward "used", never
+	 * toward more than the limit.
 	 */
 	aigov_bucket_init(&b, INT64_MAX, INT64_MAX);
 	assert_int_equal(aigov_bucket_try_take(&b, INT64_MAX / 2, INT64_MAX - 10, &at),

@@ -209,7 +209,7 @@ test_reads_members(void **state)
 static const char *const accepted[] = {
 	"{}", "[]", " \t\r\n[ ] \n", "[{}]", "[[[[]]]]",
 	"{\"a\":{\"a\":{\"a\":1}}}",	/* the same key in nested objects */
-	"[{\"a\":1},{\"a\":2}]",		/* and in sibling objects */
+	"[{\"a\":1},{\"a\":2}]",	/* and in sibling objects */
 	"[0,-0,1,-1,10,0.5,-0.5,1e5,1E+5,1e-5,123456789012345678,-123456789012345678]",
 	"[1.5e299, 1e-300]",
 	"[\"\",\"\\\"\\\\\\/\\b\\f\\n\\r\\t\",\"\\u0041\\u00e9\\uFFFF\",\"\\ud83d\\ude00\"]",
@@ -228,14 +228,14 @@ static const char *const refused[] = {
 	"[0x10]", "[NaN]", "[Infinity]", "[tru]", "[nul]", "[True]", "[truex]",
 	"[1234567890123456789]",	/* may not fit: jansson decides */
 	"[1e400]", "[1e309]", "[-1e400]", "[1.5e1000000000000]",
-	"{\"a\":1,\"a\":2}",			/* repeated key */
+	"{\"a\":1,\"a\":2}",		/* repeated key */
 	"{\"a\":{},\"b\":[],\"a\":null}",
 	"{\"\\u0061\":1}",			/* escaped key */
 	"[\"\\u0000\"]", "[\"\\x\"]", "[\"\\u12\"]", "[\"\\u12G4\"]", "[\"\\\"]",
 	"[\"\\ud83d\"]", "[\"\\ud83dx\"]", "[\"\\ud83d\\u0041\"]", "[\"\\ude00\"]",
 	"[\"\\ude00\\ud83d\"]",
-	"[\"a\nb\"]", "[\"a\tb\"]", "[\"\x01\"]", "[\"\x1f\"]",	/* raw control */
-	"[\"\xc3\"]", "[\"\xc3\x28\"]", "[\"\xc0\xaf\"]", "[\"\xc1\xbf\"]",	/* UTF-8 */
+	"[\"a\nb\"]", "[\"a\tb\"]", "[\"\x01\"]", "[\"\x1f\"]", /* raw control */
+	"[\"\xc3\"]", "[\"\xc3\x28\"]", "[\"\xc0\xaf\"]", "[\"\xc1\xbf\"]", /* UTF-8 */
 	"[\"\xe0\x80\xaf\"]", "[\"\xed\xa0\x80\"]", "[\"\xed\xbf\xbf\"]",
 	"[\"\xf0\x80\x80\xaf\"]", "[\"\xf4\x90\x80\x80\"]", "[\"\xf5\x80\x80\x80\"]",
 	"[\"\xff\"]", "[\"\x80\"]", "[\"\xe2\x82\"]", "\xef\xbb\xbf{}",
@@ -357,9 +357,9 @@ static void
 agree_on_body(const char *what, const char *text, size_t len)
 {
 	/*
-	 * The fixtures hold edge cases the scanner leaves to jansson on
-	 * purpose (escaped keys, 19-digit integers); the recorded exchanges
-	 * are what providers send, and there the two must agree both ways.
+	 * The fixtures hold edge cases the scanner leaves to jansson on purpose
+	 * (escaped keys, 19-digit integers); the recorded exchanges are what
+	 * providers send, and there the two must agree both ways.
 	 */
 	if (check_against_jansson(what, text, len, strstr(what, ".yaml") != NULL))
 		accepted_bodies++;
@@ -394,9 +394,11 @@ mutate_body(const char *what, const char *text, size_t len)
 {
 	char	   *buf;
 	uint32_t	lcg = (uint32_t) len;
+	AigovJsonMember members[M_N];
 
+	memset(members, 0, sizeof(members));
 	/* the few large bodies (images as base64) would only cost time */
-	if (len > 8192 || !scan(text, len, (AigovJsonMember[M_N]) {0}))
+	if (len > 8192 || !scan(text, len, members))
 		return;
 	buf = malloc(len + 1);
 	assert_non_null(buf);
@@ -468,8 +470,11 @@ static void
 test_every_code_point(void **state)
 {
 	(void) state;
-	/* beyond the BMP every 7th (both ends included): the UTF-8 forms of
-	 * those are also covered by test_every_byte_pair */
+
+	/*
+	 * beyond the BMP every 7th (both ends included): the UTF-8 forms of those
+	 * are also covered by test_every_byte_pair
+	 */
 	for (uint32_t cp = 0; cp <= 0x10FFFF; cp += (cp < 0xFFFF || cp >= 0x10FFF8) ? 1 : 7)
 	{
 		char		buf[32];

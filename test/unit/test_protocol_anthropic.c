@@ -105,8 +105,8 @@ test_rate_limits(void **state)
 	assert_int_equal(c.retry_at_us, S(1755780059));
 
 	/*
-	 * ramping too fast (synthetic wording): an RPM limit, never mistaken
-	 * for a spend cap even without retry-after
+	 * ramping too fast (synthetic wording): an RPM limit, never mistaken for
+	 * a spend cap even without retry-after
 	 */
 	aigov_protocol_headers_init(&h);
 	classify(429, &h, "anthropic-429-acceleration.json", &c);

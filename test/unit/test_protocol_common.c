@@ -25,7 +25,7 @@
 #include <jansson.h>
 
 #include "protocol.h"
-#include "protocol_int.h"	/* the SSE reader and JSON helpers */
+#include "protocol_int.h"		/* the SSE reader and JSON helpers */
 
 #define S(x)	((int64_t) (x) * AIGOV_USECS_PER_SEC)
 #define MS(x)	((int64_t) (x) * 1000)

@@ -379,7 +379,7 @@ test_openai_success_bodies(void **state)
 {
 	AigovClassification c;
 	AigovRateHeaders h;
-	AigovUsage u;
+	AigovUsage	u;
 	size_t		len;
 	char	   *body;
 
@@ -751,12 +751,15 @@ typedef struct CassetteExpect
 	int			status;
 	AigovErrorClass cls;
 	const char *code;			/* NULL: no check */
-	int64_t		req_limit, req_remaining;
+	int64_t		req_limit,
+				req_remaining;
 	int64_t		req_reset;		/* relative to NOW; -1: no reset header */
-	int64_t		tok_limit, tok_remaining;
+	int64_t		tok_limit,
+				tok_remaining;
 	int64_t		tok_reset;
 	bool		stream;
-	int64_t		prompt, completion; /* -1: no usage reported */
+	int64_t		prompt,
+				completion;		/* -1: no usage reported */
 } CassetteExpect;
 
 #define NONE	(-1)

@@ -253,7 +253,7 @@ test_choose_none_available(void **state)
 
 	(void) state;
 	for (int i = 0; i < 3; i++)
-		key_at(&keys[i], 600, 600);	/* each needs 100 ms for one request */
+		key_at(&keys[i], 600, 600); /* each needs 100 ms for one request */
 	aigov_bucket_set_remaining(&keys[0].req_min, -10, T0);	/* 1.1 s */
 	aigov_bucket_set_remaining(&keys[1].req_min, -2, T0);	/* 300 ms */
 	aigov_bucket_set_remaining(&keys[2].req_min, -5, T0);	/* 600 ms */
@@ -516,7 +516,7 @@ test_configure(void **state)
 	for (int i = 0; i < 400; i++)
 		aigov_router_reserve(&k, 0, T0, &t);
 	aigov_router_key_configure(&k, 2000, 0, 0, 0, 2, 80, T0);
-	assert_int_equal(aigov_bucket_remaining(&k.req_min, T0), 1200);	/* 40% used */
+	assert_int_equal(aigov_bucket_remaining(&k.req_min, T0), 1200); /* 40% used */
 	assert_int_equal(k.req_pace.limit, 1600);
 	assert_int_equal(k.weight, 2);
 	assert_int_equal(k.pace_pct, 80);
@@ -544,6 +544,7 @@ test_slow_start(void **state)
 
 		while (aigov_router_headroom(&k, 10, t, &at) == AIGOV_ROUTER_OK)
 			aigov_router_reserve(&k, 10, t, &tk[n++]);
+
 		/*
 		 * Blocked by the window: ask again when the next completion is
 		 * expected (latency / in flight), but not sooner than 10 ms.
@@ -570,9 +571,9 @@ test_slow_start(void **state)
 	assert_int_equal(aigov_router_headroom(&k, 10, t, &at), AIGOV_ROUTER_WAIT);
 
 	/*
-	 * The whole flight of 64 is refused: the window halves once, and the
-	 * 62 successes of the last minute become the inferred request limit,
-	 * so the key is paced from now on.
+	 * The whole flight of 64 is refused: the window halves once, and the 62
+	 * successes of the last minute become the inferred request limit, so the
+	 * key is paced from now on.
 	 */
 	for (int i = 0; i < 64; i++)
 		aigov_router_on_rate_limited(&k, &tk[i], AIGOV_ROUTER_LIMIT_UNKNOWN,
@@ -933,7 +934,7 @@ simulate(const SimConfig *cfg, SimResult *res)
 		/* completions */
 		for (int i = 0; i < nflight; i++)
 		{
-			SimFlight *f = &flight[i];
+			SimFlight  *f = &flight[i];
 
 			if (f->done_at > t)
 				continue;
@@ -974,7 +975,7 @@ simulate(const SimConfig *cfg, SimResult *res)
 			int64_t		est = queue_est[qhead];
 			int64_t		at;
 			int			c;
-			SimFlight *f;
+			SimFlight  *f;
 
 			if (cfg->use_throttle)
 			{
@@ -1078,7 +1079,7 @@ test_sim_known_limits(void **state)
 		sim_print(throttle ? "known+throttle" : "known", &r);
 		assert_int_equal(r.rejected, 0);
 		assert_true(r.ok >= 1710);	/* of 1800 requests in 3 minutes */
-		assert_true(r.admitted_after_1min >= 1140);	/* of 1200 */
+		assert_true(r.admitted_after_1min >= 1140); /* of 1200 */
 	}
 }
 

@@ -62,9 +62,10 @@ test_weighted_share(void **state)
 	int64_t		V = 0;
 
 	(void) state;
+
 	/*
-	 * Start tag of the head job of each queue; a backlogged tenant's next
-	 * job starts at its last finish.
+	 * Start tag of the head job of each queue; a backlogged tenant's next job
+	 * starts at its last finish.
 	 */
 	for (int i = 0; i < 3; i++)
 		next_start[i] = aigov_sfq_tag(V, &last[i], 100, weight[i]).start;

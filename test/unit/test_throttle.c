@@ -39,7 +39,7 @@ test_law_shape(void **state)
 	/* 1 - 0.5 * ((0.85 - 0.7) / 0.3)^2 = 0.875 */
 	assert_int_equal(law(850000), 875000);
 	assert_int_equal(law(PPM), 500000);
-	assert_int_equal(law(3 * PPM), 500000);	/* in debt: stays at the floor */
+	assert_int_equal(law(3 * PPM), 500000); /* in debt: stays at the floor */
 	/* monotone non-increasing over the whole range */
 	for (int64_t u = 0; u <= 1200000; u += 500)
 	{
@@ -133,7 +133,7 @@ test_above_knee_spacing(void **state)
 			assert_true(iv >= prev);
 			prev = iv;
 		}
-		assert_int_equal(prev, 200000);	/* at the floor: half rate */
+		assert_int_equal(prev, 200000); /* at the floor: half rate */
 	}
 
 	/* falling back below the knee forgets pending spacing */

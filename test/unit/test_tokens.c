@@ -405,6 +405,7 @@ test_text_scripts(void **state)
 {
 	/* 20 ideographs: about three-quarters of a token each */
 	const char *zh = "令牌桶算法既能限制平均速率又允许突发流量";
+
 	/* 20 kana and kanji */
 	const char *ja = "データベースの索引は本の索引のようなもの";
 	int64_t		nzh = text(zh);

@@ -774,9 +774,9 @@ check_oom_sweep(bool request, AigovApiStyle style, const char *text)
 		assert_null(body);
 
 		/*
-		 * jansson's parser reports some allocation failures as syntax
-		 * errors (a known limitation, see translate.c), so a parse step
-		 * may say BAD_JSON; every other step must say NO_MEMORY.
+		 * jansson's parser reports some allocation failures as syntax errors
+		 * (a known limitation, see translate.c), so a parse step may say
+		 * BAD_JSON; every other step must say NO_MEMORY.
 		 */
 		if (st == AIGOV_TRANSLATE_BAD_JSON &&
 			(strstr(detail, "is not valid JSON") != NULL ||
