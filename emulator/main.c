@@ -3,7 +3,7 @@
  *	  Command line of aigov-emulator, the LLM provider emulator.
  *
  * aigov-emulator --listen 127.0.0.1:PORT --config FILE [--threads N]
- *                [--pidfile F]
+ *                [--pidfile F] [--request-log F]
  *
  * Prints "aigov-emulator listening on HOST:PORT" once it accepts
  * connections, then runs until SIGTERM or SIGINT.
@@ -13,6 +13,7 @@
  *-------------------------------------------------------------------------
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: aigov-emulator --listen HOST:PORT --config FILE "
-			"[--threads N] [--pidfile FILE]\n");
+			"[--threads N] [--pidfile FILE] [--request-log FILE]\n");
 }
 
 /*
@@ -54,6 +55,7 @@ main(int argc, char **argv)
 	const char *listen = NULL;
 	const char *config = NULL;
 	const char *pidfile = NULL;
+	const char *request_log = NULL;
 	int			threads = 0;
 	char		host[64];
 	char	   *colon;
@@ -84,6 +86,8 @@ main(int argc, char **argv)
 			config = argv[++i];
 		else if (strcmp(a, "--pidfile") == 0)
 			pidfile = argv[++i];
+		else if (strcmp(a, "--request-log") == 0)
+			request_log = argv[++i];
 		else if (strcmp(a, "--threads") == 0)
 		{
 			threads = (int) strtol(argv[++i], &end, 10);
@@ -130,6 +134,20 @@ main(int argc, char **argv)
 	{
 		fprintf(stderr, "aigov-emulator: %s\n", err);
 		return 1;
+	}
+
+	if (request_log != NULL)
+	{
+		int			fd = open(request_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+		if (fd < 0)
+		{
+			fprintf(stderr, "aigov-emulator: could not open \"%s\": %s\n",
+					request_log, strerror(errno));
+			emu_config_free(&cfg);
+			return 1;
+		}
+		emu_server_set_request_log(fd);
 	}
 
 	/* every thread inherits this mask; the main thread waits for them */

@@ -166,6 +166,9 @@ typedef struct EmuServer
 
 static EmuServer srv;
 
+/* --request-log: one line per provider request, or -1 (see log_request) */
+static int	request_log_fd = -1;
+
 static _Thread_local uint64_t rng_state;
 
 /* ----------------------------------------------------------------------
@@ -1133,6 +1136,45 @@ deliver(struct MHD_Connection *conn, EmuConn *x, const EmuFaults *f)
 	return MHD_YES;
 }
 
+/*
+ * emu_server_set_request_log
+ *		Where log_request writes (an fd opened O_APPEND), or -1 for nowhere.
+ *		Set before emu_server_start.
+ */
+void
+emu_server_set_request_log(int fd)
+{
+	request_log_fd = fd;
+}
+
+/*
+ * log_request
+ *		Appends "<key label>\t<Idempotency-Key>\n" for a provider request
+ *		received whole ("-" for a missing key or header), so a test can
+ *		count the calls each job made.  One write() per line, so the lines
+ *		of concurrent threads never interleave; the key is cut at 200 bytes
+ *		and control characters become '?'.
+ */
+static void
+log_request(const EmuConn *x)
+{
+	char		line[EMU_LABEL_MAX + 256];
+	size_t		n = 0;
+	const char *label = x->key != NULL ? x->key->cfg->label : "-";
+	const char *idem = x->idem != NULL && x->idem[0] != '\0' ? x->idem : "-";
+
+	if (request_log_fd < 0)
+		return;
+	for (const char *p = label; *p != '\0' && n < EMU_LABEL_MAX; p++)
+		line[n++] = *p;
+	line[n++] = '\t';
+	for (size_t i = 0; idem[i] != '\0' && i < 200; i++)
+		line[n++] = (unsigned char) idem[i] < 0x20 || idem[i] == 0x7f ? '?' : idem[i];
+	line[n++] = '\n';
+	if (write(request_log_fd, line, n) < 0)
+		return;					/* a test's log; the request goes on */
+}
+
 static enum MHD_Result
 handle_provider(struct MHD_Connection *conn, EmuConn *x)
 {
@@ -1147,6 +1189,8 @@ handle_provider(struct MHD_Connection *conn, EmuConn *x)
 	EmuAdmitStatus st;
 	bool		inject_error;
 	bool		malformed;
+
+	log_request(x);
 
 	/*
 	 * Azure routes on api-version before it looks at the key: without one the

@@ -221,6 +221,23 @@ CREATE TABLE aigov.alert_events (
 );
 COMMENT ON TABLE aigov.alert_events IS 'Alerts raised by aigov (soft limits crossed, keys disabled, ...)';
 
+/*
+ * This installation's id, drawn at random when the extension is created.
+ * Every provider call carries Idempotency-Key: aigov-<id>-<job id>, so job
+ * ids that start again at 1 after the extension is recreated never repeat
+ * a key a provider may still remember.  One row, not dumped: a database
+ * restored from pg_dump is a new installation and draws its own (see
+ * docs/security.md); a physical copy keeps it.
+ */
+CREATE TABLE aigov._installation (
+	singleton	boolean NOT NULL DEFAULT true PRIMARY KEY
+		CONSTRAINT _installation_singleton_check CHECK (singleton),
+	id			uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+	created_at	timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+INSERT INTO aigov._installation DEFAULT VALUES;
+COMMENT ON TABLE aigov._installation IS 'This installation''s random id, part of every Idempotency-Key (internal)';
+
 /* Configuration survives pg_dump; the queue and history are data too. */
 SELECT pg_catalog.pg_extension_config_dump('aigov.tiers', '');
 SELECT pg_catalog.pg_extension_config_dump('aigov.tenants', '');
@@ -349,13 +366,23 @@ CREATE FUNCTION aigov._claim_batch(batch integer, worker_pid integer)
 				   admitted boolean, rpm bigint, tpm bigint, tpd bigint,
 				   soft_limit_pct integer, hard_cap boolean, weight integer,
 				   est_prompt_tokens bigint, est_charged_prompt_tokens bigint,
-				   deferred boolean)
+				   deferred boolean, installation text)
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 	SET enable_seqscan = off
 	AS $$
 #variable_conflict use_column
+DECLARE
+	inst text;
 BEGIN
+-- The installation id goes out in every call's Idempotency-Key; read with
+-- each claim, so a worker never sends a key of an extension since dropped.
+-- A row deleted by hand is drawn again rather than stopping the queue.
+SELECT i.id::pg_catalog.text INTO inst FROM aigov._installation i;
+IF inst IS NULL THEN
+	INSERT INTO aigov._installation DEFAULT VALUES
+	RETURNING aigov._installation.id::pg_catalog.text INTO inst;
+END IF;
 -- Like aigov._complete, below: the claimed rows are reached by the address
 -- the claim locked, and sequential scans are off, so a plan the session
 -- kept from a nearly empty table cannot sort the whole table or scan it
@@ -380,7 +407,7 @@ RETURNING r.id, r.tenant_id, r.model, r.body::pg_catalog.text, r.attempts,
 		  r.admitted, COALESCE(t.rpm, tr.rpm)::pg_catalog.int8,
 		  COALESCE(t.tpm, tr.tpm), COALESCE(t.tpd, tr.tpd), t.soft_limit_pct,
 		  t.hard_cap, tr.weight, r.est_prompt_tokens, r.est_charged_prompt_tokens,
-		  r.not_before OPERATOR(pg_catalog.>) r.created_at;
+		  r.not_before OPERATOR(pg_catalog.>) r.created_at, inst;
 END
 $$;
 COMMENT ON FUNCTION aigov._claim_batch(integer, integer) IS 'Claims due jobs for a worker with SKIP LOCKED (internal)';
@@ -498,6 +525,15 @@ END
 $$;
 COMMENT ON FUNCTION aigov._complete(aigov._completion_row[], integer) IS 'Writes a group of completions and their attempts rows; returns the jobs updated (internal)';
 
+/*
+ * A job left in flight by a worker that stopped may have reached its
+ * provider: the call went out after the claim committed, and its result
+ * died with the worker.  So each requeue also records that call in
+ * aigov.attempts, as worker_lost, under the claim's attempt number; the
+ * key it went out on was only in the lost worker's memory.  SKIP LOCKED:
+ * a row another sweeper (or a cancel) holds is theirs this time, and the
+ * next sweep sees what they left.
+ */
 CREATE FUNCTION aigov._requeue_orphans(worker_pid integer, at_startup boolean,
 									   max_attempts integer)
 	RETURNS bigint
@@ -509,7 +545,16 @@ CREATE FUNCTION aigov._requeue_orphans(worker_pid integer, at_startup boolean,
 DECLARE
 	n bigint;
 BEGIN
-WITH lost AS (
+WITH o AS (
+	SELECT q.ctid AS tid, q.claimed_by AS lost_pid, q.claimed_at AS lost_at
+	  FROM aigov.requests q
+	 WHERE q.state OPERATOR(pg_catalog.=) 'in_flight'
+	   AND ((q.claimed_by OPERATOR(pg_catalog.=) $1 AND $2)
+			OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
+							WHERE a.pid OPERATOR(pg_catalog.=) q.claimed_by
+							  AND a.backend_type OPERATOR(pg_catalog.=) 'aigov dispatcher'))
+	   FOR UPDATE SKIP LOCKED),
+lost AS (
 	UPDATE aigov.requests r
 	   SET state = CASE WHEN r.failures OPERATOR(pg_catalog.+) 1 OPERATOR(pg_catalog.>=) $3
 					THEN 'failed' ELSE 'queued' END,
@@ -525,11 +570,17 @@ WITH lost AS (
 		   finished_at = CASE WHEN r.failures OPERATOR(pg_catalog.+) 1 OPERATOR(pg_catalog.>=) $3
 						 THEN pg_catalog.clock_timestamp() END,
 		   claimed_by = NULL, claimed_at = NULL
-	 WHERE r.state OPERATOR(pg_catalog.=) 'in_flight'
-	   AND ((r.claimed_by OPERATOR(pg_catalog.=) $1 AND $2)
-			OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
-							WHERE a.pid OPERATOR(pg_catalog.=) r.claimed_by
-							  AND a.backend_type OPERATOR(pg_catalog.=) 'aigov dispatcher'))
+	  FROM o
+	 WHERE r.ctid OPERATOR(pg_catalog.=) o.tid
+	RETURNING r.id, r.tenant_id, r.attempts, r.model, r.est_tokens, o.lost_pid,
+			  o.lost_at),
+calls AS (
+	INSERT INTO aigov.attempts (job_id, tenant_id, attempt, model, error_class,
+			started_at, finished_at, est_tokens, worker_pid)
+	SELECT l.id, l.tenant_id, l.attempts, l.model, 'worker_lost',
+		   COALESCE(l.lost_at, pg_catalog.clock_timestamp()),
+		   pg_catalog.clock_timestamp(), l.est_tokens, l.lost_pid
+	  FROM lost l
 	RETURNING 1)
 SELECT pg_catalog.count(*) INTO n FROM lost;
 RETURN n;

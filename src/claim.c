@@ -7,7 +7,13 @@
  * Each runs inside the worker's cycle transaction, through a plan kept for
  * the life of the process.  Claimed rows are read by column name, so the
  * SQL function's result may gain columns without the library misreading
- * them.
+ * them.  Each claimed row carries the installation's id (for the
+ * Idempotency-Key), read by the same statement, so a job never goes out
+ * under the id of an extension dropped since.
+ *
+ * Every call has its aigov.attempts row: the worker writes it with the
+ * call's result, and when a worker dies with calls in flight, the requeue
+ * of its jobs writes one per job as worker_lost (aigov._requeue_orphans).
  *
  * IDENTIFICATION
  *	  src/claim.c
@@ -31,7 +37,7 @@ static const char *const claim_columns[] = {
 	"id", "tenant_id", "model", "body", "attempts", "failures", "est_tokens",
 	"workload_class", "deadline", "tenant_group", "admitted", "rpm", "tpm",
 	"tpd", "soft_limit_pct", "hard_cap", "weight", "est_prompt_tokens",
-	"est_charged_prompt_tokens", "deferred"
+	"est_charged_prompt_tokens", "deferred", "installation"
 };
 
 enum
@@ -40,7 +46,7 @@ enum
 	COL_EST_TOKENS, COL_WORKLOAD_CLASS, COL_DEADLINE, COL_TENANT_GROUP,
 	COL_ADMITTED, COL_RPM, COL_TPM, COL_TPD, COL_SOFT_LIMIT_PCT, COL_HARD_CAP,
 	COL_WEIGHT, COL_EST_PROMPT_TOKENS, COL_EST_CHARGED_PROMPT_TOKENS,
-	COL_DEFERRED, NCOLUMNS
+	COL_DEFERRED, COL_INSTALLATION, NCOLUMNS
 };
 
 /*
@@ -96,6 +102,9 @@ read_job(HeapTuple tuple, TupleDesc tupdesc, const int *col)
 					  job->est_prompt_tokens);
 	job->charge_tokens = job->est_tokens;
 	job->deferred = AigovGetBool(tuple, tupdesc, col[COL_DEFERRED], false);
+	job->installation = AigovGetText(tuple, tupdesc, col[COL_INSTALLATION]);
+	if (job->installation == NULL)
+		elog(ERROR, "aigov._claim_batch returned no installation id");
 	MemoryContextSwitchTo(old);
 	return job;
 }

@@ -452,9 +452,13 @@ AigovCompleteCall(AigovJob *job, const AigovCallRecord *r)
 /*
  * failed_record
  *		The record that replaces a completion that could not be written.
+ *		With keep_call, it keeps the completion's attempts row, without the
+ *		reported usage (an absurd count is one reason a write fails), since
+ *		the call was made; without, it is the job's failure alone, the last
+ *		resort when even that row cannot be written.
  */
 static AigovCompletion *
-failed_record(AigovCompletion *c, const char *why)
+failed_record(AigovCompletion *c, const char *why, bool keep_call)
 {
 	AigovCompletion *f;
 	StringInfoData err;
@@ -468,6 +472,17 @@ failed_record(AigovCompletion *c, const char *why)
 	escape_json(&err, psprintf("could not store the provider's reply: %s", why));
 	appendStringInfoChar(&err, '}');
 	AigovCompletionText(f, CF_ERROR, err.data);
+	if (keep_call && !c->nulls[CF_HAS_ATTEMPT] && DatumGetBool(c->values[CF_HAS_ATTEMPT]))
+	{
+		/* the attempts row: the call's number and every field from has_attempt */
+		f->values[CF_ATTEMPTS] = c->values[CF_ATTEMPTS];
+		f->nulls[CF_ATTEMPTS] = c->nulls[CF_ATTEMPTS];
+		for (int i = CF_KEY_ID; i < CF_COUNT; i++)
+		{
+			f->values[i] = c->values[i];
+			f->nulls[i] = c->nulls[i];
+		}
+	}
 	return f;
 }
 
@@ -475,7 +490,8 @@ failed_record(AigovCompletion *c, const char *why)
  * AigovCompletionsWrite
  *		Writes every pending record as one group; if the group fails,
  *		writes each job alone and marks the ones that still fail as failed
- *		with the reason.  Runs inside a transaction connected to SPI.
+ *		with the reason, keeping their call's attempts row where it can be
+ *		written.  Runs inside a transaction connected to SPI.
  */
 void
 AigovCompletionsWrite(void)
@@ -499,7 +515,10 @@ AigovCompletionsWrite(void)
 				ereport(WARNING,
 						(errmsg("could not store the result of job " INT64_FORMAT ": %s",
 								c->job_id, why)));
-				why = AigovCompletionTryWrite(list_make1(failed_record(c, why)));
+				if (AigovCompletionTryWrite(list_make1(failed_record(c, why, true))) != NULL)
+					why = AigovCompletionTryWrite(list_make1(failed_record(c, why, false)));
+				else
+					why = NULL;
 				if (why != NULL)
 					elog(ERROR, "could not mark job " INT64_FORMAT " failed: %s",
 						 c->job_id, why);

@@ -296,13 +296,20 @@ AigovDispatchSend(AigovJob *job, const char *url, const char *auth_header,
 {
 	CURL	   *easy = get_handle();
 	struct curl_slist *headers = NULL;
-	char		idem[64];
+	char		idem[128];
 	CURLMcode	mc;
 
 	if (easy == NULL)
 		elog(ERROR, "could not create a curl handle");
 
-	snprintf(idem, sizeof(idem), "Idempotency-Key: aigov-" INT64_FORMAT, job->id);
+	/*
+	 * The same for every call of the job, a retry after a crash included, so
+	 * a provider can recognise a repeat; the installation's id keeps the key
+	 * from repeating when job ids start again in a recreated extension.
+	 */
+	if (snprintf(idem, sizeof(idem), "Idempotency-Key: aigov-%s-" INT64_FORMAT,
+				 job->installation, job->id) >= (int) sizeof(idem))
+		elog(ERROR, "Idempotency-Key of job " INT64_FORMAT " does not fit", job->id);
 	headers = curl_slist_append(headers, "Content-Type: application/json");
 	headers = curl_slist_append(headers, "Expect:");
 	headers = curl_slist_append(headers, idem);

@@ -233,13 +233,26 @@ AigovFinishJob(AigovJob *job, TimestampTz *next_due)
 /*
  * AigovAbandonJob
  *		Puts a job that was still on the wire when its worker had to stop
- *		back in the queue, giving its key the reservation back.  The caller
- *		frees the job.
+ *		back in the queue, giving its key the reservation back.  The call
+ *		may have reached the provider, so it keeps its attempt and its
+ *		attempts row (class "abandoned"); no failure is counted, since the
+ *		stop was ours.  The caller frees the job.
  */
 void
 AigovAbandonJob(AigovJob *job)
 {
+	AigovCallRecord rec;
+
 	if (job->key_shared != NULL)
 		AigovKeyRelease(job->key_shared, &job->ticket, false, AigovNowUs());
-	AigovCompleteWithoutCall(job, "queued", 0, NULL, NULL);
+	if (job->finished_at == 0)
+		job->finished_at = GetCurrentTimestamp();
+	memset(&rec, 0, sizeof(rec));
+	rec.state = "queued";
+	rec.failures = job->failures;
+	rec.error_class = "abandoned";
+	rec.error_message = "the worker stopped while this call was in flight; the job went back to the queue";
+	rec.prompt_tokens = -1;
+	rec.completion_tokens = -1;
+	AigovCompleteCall(job, &rec);
 }

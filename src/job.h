@@ -46,6 +46,8 @@ typedef struct AigovJob
 										 * limiter counts it */
 	char	   *workload_class;
 	char	   *tenant_group;	/* NULL = none */
+	char	   *installation;	/* the installation's id, for the
+								 * Idempotency-Key */
 	TimestampTz deadline;		/* 0 = none */
 	bool		admitted;		/* the tenant was charged for it already */
 	bool		deferred;		/* it waited in the queue before (not_before

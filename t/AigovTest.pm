@@ -20,7 +20,7 @@ use Time::HiRes qw(usleep);
 
 our @EXPORT = qw(start_emulator stop_emulator emulator_get emulator_post
   emulator_stats new_aigov_node configure_providers wait_for_jobs
-  key_stat json_decode_text);
+  key_stat json_decode_text emulator_calls);
 
 my $json = JSON::PP->new->canonical;
 my @emulators;
@@ -44,18 +44,29 @@ sub free_port
 	die "no free port";
 }
 
-# start_emulator(\%config) -> { port, url, handle }
+# start_emulator(\%config[, request_log => 1]) -> { port, url, handle,
+# request_log }.  With request_log, the emulator writes one line per
+# provider request ("<key label>\t<Idempotency-Key>") to the file named in
+# $emu->{request_log}; emulator_calls() counts them.
 sub start_emulator
 {
-	my ($config) = @_;
+	my ($config, %opt) = @_;
 	my $bin = $ENV{AIGOV_EMULATOR} or die "AIGOV_EMULATOR is not set";
 	my ($fh, $file) = tempfile('emulator-XXXX', SUFFIX => '.json', TMPDIR => 1, UNLINK => 1);
 	print $fh $json->encode($config);
 	close $fh;
+	my @log;
+	my $log_file;
+	if ($opt{request_log})
+	{
+		(my $lfh, $log_file) = tempfile('emulator-XXXX', SUFFIX => '.log', TMPDIR => 1, UNLINK => 1);
+		close $lfh;
+		@log = ('--request-log', $log_file);
+	}
 
 	my $port = free_port();
 	my ($out, $err) = ('', '');
-	my $h = start([ $bin, '--listen', "127.0.0.1:$port", '--config', $file ],
+	my $h = start([ $bin, '--listen', "127.0.0.1:$port", '--config', $file, @log ],
 		'>', \$out, '2>', \$err);
 	for (1 .. 500)
 	{
@@ -65,7 +76,8 @@ sub start_emulator
 		usleep(10_000);
 	}
 	die "emulator did not start: $err" unless $out =~ /listening/;
-	my $emu = { port => $port, url => "http://127.0.0.1:$port", handle => $h };
+	my $emu = { port => $port, url => "http://127.0.0.1:$port", handle => $h,
+		request_log => $log_file };
 	push @emulators, $emu;
 	return $emu;
 }
@@ -108,6 +120,23 @@ sub key_stat
 }
 
 sub json_decode_text { return $json->decode($_[0]); }
+
+# emulator_calls($emu) -> { Idempotency-Key => requests received }, from the
+# request log of an emulator started with request_log => 1.
+sub emulator_calls
+{
+	my ($emu) = @_;
+	my %calls;
+	open(my $fh, '<', $emu->{request_log}) or die "no request log: $!";
+	while (my $line = <$fh>)
+	{
+		chomp $line;
+		my (undef, $key) = split /\t/, $line, 2;
+		$calls{$key}++ if defined $key;
+	}
+	close $fh;
+	return \%calls;
+}
 
 # new_aigov_node($name, %conf): a started cluster with aigov preloaded and
 # created in database postgres, which the workers serve.

@@ -78,7 +78,8 @@ PORT=
 for attempt in $(seq 1 40); do
 	p=$((18000 + RANDOM % 1000))
 	"$BIN" --listen "127.0.0.1:$p" --config "$TMP/config.json" \
-		--pidfile "$TMP/pid" >"$TMP/out" 2>"$TMP/err" &
+		--pidfile "$TMP/pid" --request-log "$TMP/requests.log" \
+		>"$TMP/out" 2>"$TMP/err" &
 	PID=$!
 	for i in $(seq 1 100); do
 		if grep -q "listening on 127.0.0.1:$p" "$TMP/out" 2>/dev/null; then
@@ -418,6 +419,7 @@ openai sk-it-main "$(chat 'job 51')" -H 'Idempotency-Key: job-51'
 openai sk-it-main '{"broken'
 check "stats: requests, successes, client errors, tokens" eval '[ "$(stat k1 requests)" = 4 ] && [ "$(stat k1 successes)" = 3 ] && [ "$(stat k1 client_errors)" = 1 ] && [ "$(stat k1 tokens_charged)" = 42 ] && [ "$(stat k1 prompt_tokens)" = 12 ] && [ "$(stat k1 completion_tokens)" = 9 ]'
 check "stats: duplicate Idempotency-Key counted once" eval '[ "$(stat k1 duplicates)" = 1 ]'
+check "request log: one line per request, by key label and Idempotency-Key" eval '[ "$(grep -c "^k1	job-50\$" "$TMP/requests.log")" = 2 ] && [ "$(grep -c "^k1	job-51\$" "$TMP/requests.log")" = 1 ]'
 check "stats: peak concurrency seen" eval '[ "$(stat k1 peak_concurrent)" -ge 1 ]'
 admin stats
 check "stats: totals and buckets present" eval 'has "\"totals\":{\"requests\":" && has "\"buckets\":{\"rpm\":{\"limit\":600" && has "\"idempotency_keys\":2"'
