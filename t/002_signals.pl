@@ -104,6 +104,16 @@ ok(wait_for_jobs($node, "state = 'succeeded' AND body->'messages'->0->>'content'
 is($node->safe_psql('postgres',
 	"SELECT max(failures) FROM aigov.requests WHERE body->'messages'->0->>'content' LIKE 'abandon%'"),
 	'0', 'a clean stop does not count against the jobs');
+# An abandoned call may have reached the provider: it keeps its row.
+is($node->safe_psql('postgres',
+	"SELECT count(*) FROM aigov.attempts a JOIN aigov.requests r ON r.id = a.job_id
+	  WHERE r.body->'messages'->0->>'content' LIKE 'abandon%' AND a.error_class = 'abandoned'"),
+	'5', 'each abandoned call has its attempts row');
+is($node->safe_psql('postgres',
+	"SELECT count(*) FROM aigov.requests r
+	  WHERE r.body->'messages'->0->>'content' LIKE 'abandon%'
+	    AND r.attempts <> (SELECT count(*) FROM aigov.attempts a WHERE a.job_id = r.id)"),
+	'0', 'the abandoned jobs kept their attempt: one per call, each with its row');
 
 $node->stop;
 done_testing();
