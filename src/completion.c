@@ -474,7 +474,7 @@ failed_record(AigovCompletion *c, const char *why, bool keep_call)
 	AigovCompletionText(f, CF_ERROR, err.data);
 	if (keep_call && !c->nulls[CF_HAS_ATTEMPT] && DatumGetBool(c->values[CF_HAS_ATTEMPT]))
 	{
-		/* the attempts row: the call's number and every field from has_attempt */
+		/* the call's number, key, provider, model and attempts row */
 		f->values[CF_ATTEMPTS] = c->values[CF_ATTEMPTS];
 		f->nulls[CF_ATTEMPTS] = c->nulls[CF_ATTEMPTS];
 		for (int i = CF_KEY_ID; i < CF_COUNT; i++)

@@ -16,7 +16,8 @@
  * claimed_by is alive.  Every worker requeues in_flight jobs whose worker
  * is gone, at start and every few seconds, so a worker killed at any
  * instant leaves each job final or back in the queue (at-least-once
- * delivery; the job id goes out as an Idempotency-Key header).
+ * delivery; the installation and job ids go out as an Idempotency-Key
+ * header), and the requeue records each lost call in aigov.attempts.
  *
  * Memory: each job lives in a context of its own (job.c) and each loop
  * iteration in "aigov dispatch cycle", reset at the top of the next one,
