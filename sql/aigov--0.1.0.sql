@@ -377,11 +377,12 @@ DECLARE
 BEGIN
 -- The installation id goes out in every call's Idempotency-Key; read with
 -- each claim, so a worker never sends a key of an extension since dropped.
--- A row deleted by hand is drawn again rather than stopping the queue.
+-- A row deleted by hand is drawn again rather than stopping the queue;
+-- when two workers draw at once, the second waits and reads the first's.
 SELECT i.id::pg_catalog.text INTO inst FROM aigov._installation i;
 IF inst IS NULL THEN
-	INSERT INTO aigov._installation DEFAULT VALUES
-	RETURNING aigov._installation.id::pg_catalog.text INTO inst;
+	INSERT INTO aigov._installation DEFAULT VALUES ON CONFLICT DO NOTHING;
+	SELECT i.id::pg_catalog.text INTO inst FROM aigov._installation i;
 END IF;
 -- Like aigov._complete, below: the claimed rows are reached by the address
 -- the claim locked, and sequential scans are off, so a plan the session
