@@ -84,8 +84,8 @@ typedef struct AigovJob
 	long		http_status;	/* 0 if no HTTP response */
 	char		transport_message[128];
 	bool		host_refused;	/* aigov.allowed_hosts refused an address */
-	bool		host_opened;	/* and allowed one: a connect failure is
-								 * then the network's */
+	bool		host_opened;	/* and allowed one: a connect failure is then
+								 * the network's */
 	char		refused_addr[64];	/* the last address it refused */
 } AigovJob;
 

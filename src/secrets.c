@@ -139,6 +139,7 @@ check_secret(const char *label, const char *secret)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("secret of key \"%s\" does not name a valid environment variable", label),
 				 errdetail("After \"env:\", a secret names a variable of letters, digits and underscores."),
+				 errhint("Write \"env:\" and a name that aigov.secret_env_names allows, for example \"env:AIGOV_KEY_OPENAI\"."),
 				 errhidestmt(true)));
 	if (!aigov_env_name_allowed(aigov_secret_env_names, name))
 		ereport(ERROR,
