@@ -349,6 +349,40 @@ CREATE TRIGGER compat_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ai
 	FOR EACH STATEMENT EXECUTE FUNCTION aigov._config_changed();
 
 /*
+ * Where calls may go and which secrets may be read: a provider's base_url
+ * must be allowed by aigov.allowed_hosts, and an "env:NAME" secret must
+ * name a variable that aigov.secret_env_names allows.  The workers check
+ * both again when they call, since a restore loads these tables with
+ * triggers off.
+ */
+CREATE FUNCTION aigov._providers_check_url()
+	RETURNS trigger
+	LANGUAGE c
+	AS 'MODULE_PATHNAME', 'aigov_providers_check_url';
+COMMENT ON FUNCTION aigov._providers_check_url() IS 'Refuses a provider base_url that aigov.allowed_hosts does not allow (internal)';
+CREATE TRIGGER providers_check_url AFTER INSERT OR UPDATE OF base_url ON aigov.providers
+	FOR EACH ROW EXECUTE FUNCTION aigov._providers_check_url();
+
+CREATE FUNCTION aigov._keys_check_secret()
+	RETURNS trigger
+	LANGUAGE c
+	AS 'MODULE_PATHNAME', 'aigov_keys_check_secret';
+COMMENT ON FUNCTION aigov._keys_check_secret() IS 'Refuses an env: secret that aigov.secret_env_names does not allow (internal)';
+CREATE TRIGGER keys_check_secret AFTER INSERT OR UPDATE OF secret ON aigov.keys
+	FOR EACH ROW EXECUTE FUNCTION aigov._keys_check_secret();
+
+/*
+ * Replaces a key's secret without an UPDATE statement, which
+ * log_statement = 'mod' would write to the server log with the key in it.
+ * It runs as its caller, who needs UPDATE on aigov.keys.
+ */
+CREATE FUNCTION aigov.set_key_secret(label text, secret text)
+	RETURNS void
+	LANGUAGE c VOLATILE
+	AS 'MODULE_PATHNAME', 'aigov_set_key_secret';
+COMMENT ON FUNCTION aigov.set_key_secret(text, text) IS 'Replaces the secret of the key with this label, keeping the key out of statement logs';
+
+/*
  * The workers' queue operations.  They are functions, not strings in the
  * C code, so the isolation tests run exactly what the workers run; and
  * PL/pgSQL, not SQL, because PL/pgSQL keeps a statement's plan for the

@@ -1,6 +1,9 @@
 -- providers_keys: constraints on providers, keys, models and the
 -- compatibility matrix.
 \set VERBOSITY terse
+-- Calls may go to the emulator's address and to a name of the examples
+-- (listed, so it is not resolved: see egress_secrets for the checks).
+SET aigov.allowed_hosts = '127.0.0.1, api.example.com';
 INSERT INTO aigov.providers (provider, api_style, base_url)
 	VALUES ('openai', 'openai', 'http://127.0.0.1:18080');
 INSERT INTO aigov.providers (provider, api_style, base_url)

@@ -17,7 +17,9 @@
 #include "utils/guc.h"
 
 #include "aigov.h"
+#include "egress.h"
 #include "quota.h"
+#include "secrets.h"
 
 PG_MODULE_MAGIC;
 
@@ -45,6 +47,8 @@ _PG_init(void)
 
 	AigovEnqueueInit();
 	AigovQuotaDefineGucs();
+	AigovSecretsDefineGucs();
+	AigovEgressDefineGucs();
 	AigovWorkerInit();
 	AigovShmemInit();
 

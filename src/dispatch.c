@@ -14,6 +14,11 @@
  * undefined): the body grows with realloc up to aigov.max_response_bytes
  * and an overflow fails the transfer with CURLE_WRITE_ERROR.
  *
+ * Every socket a call opens passes the open-socket callback, which
+ * refuses an address aigov.allowed_hosts does not allow (egress.c), so a
+ * refused call sends nothing, its secret included.  The header list, which
+ * holds the secret, is zeroed before it is freed.
+ *
  * IDENTIFICATION
  *	  src/dispatch.c
  *-------------------------------------------------------------------------
@@ -36,6 +41,7 @@
 
 #include "aigov.h"
 #include "dispatch.h"
+#include "egress.h"
 
 int			aigov_request_timeout_ms = 60000;
 int			aigov_connect_timeout_ms = 5000;
@@ -164,6 +170,43 @@ header_cb(char *line, size_t size, size_t nitems, void *userp)
 	aigov_protocol_header_line(job->style, line, n, job->header_clock_us,
 							   &job->rate);
 	return n;
+}
+
+/*
+ * opensocket_cb
+ *		Opens the socket of a connection attempt if aigov.allowed_hosts
+ *		allows its address; otherwise notes the refusal on the job and
+ *		fails the attempt (curl then tries the host's other addresses).
+ */
+static curl_socket_t
+opensocket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
+{
+	AigovJob   *job = (AigovJob *) clientp;
+
+	if (purpose != CURLSOCKTYPE_IPCXN ||
+		!AigovEgressAllowsSockaddr(job->host, &address->addr, job->refused_addr,
+								   sizeof(job->refused_addr)))
+	{
+		job->host_refused = true;
+		return CURL_SOCKET_BAD;
+	}
+	job->host_opened = true;
+	return socket(address->family, address->socktype | SOCK_CLOEXEC,
+				  address->protocol);
+}
+
+/*
+ * free_headers
+ *		Zeroes every line of a call's header list (one holds the key's
+ *		secret) and frees it.
+ */
+static void
+free_headers(AigovJob *job)
+{
+	for (struct curl_slist *h = job->headers; h != NULL; h = h->next)
+		explicit_bzero(h->data, strlen(h->data));
+	curl_slist_free_all((struct curl_slist *) job->headers);
+	job->headers = NULL;
 }
 
 static int
@@ -329,6 +372,8 @@ AigovDispatchSend(AigovJob *job, const char *url, const char *auth_header,
 	job->transport_error = AIGOV_TRANSPORT_NONE;
 	job->http_status = 0;
 	job->transport_message[0] = '\0';
+	job->host_refused = job->host_opened = false;
+	job->refused_addr[0] = '\0';
 	job->started_at = GetCurrentTimestamp();
 
 	curl_easy_setopt(easy, CURLOPT_URL, url);
@@ -347,6 +392,8 @@ AigovDispatchSend(AigovJob *job, const char *url, const char *auth_header,
 	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, (long) aigov_connect_timeout_ms);
 	curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) aigov_max_response_bytes);
 	curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, opensocket_cb);
+	curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, job);
 	curl_easy_setopt(easy, CURLOPT_USERAGENT, "aigov/" AIGOV_VERSION);
 
 	mc = curl_multi_add_handle(multi, easy);
@@ -418,8 +465,7 @@ collect_done(dlist_head *done)
 		curl_multi_remove_handle(multi, easy);
 		put_handle(easy);
 		job->easy = NULL;
-		curl_slist_free_all((struct curl_slist *) job->headers);
-		job->headers = NULL;
+		free_headers(job);
 		in_flight--;
 		dlist_delete(&job->wire_node);
 		dlist_push_tail(done, &job->node);
@@ -530,8 +576,7 @@ AigovDispatchAbortAll(dlist_head *aborted)
 		curl_multi_remove_handle(multi, (CURL *) job->easy);
 		curl_easy_cleanup((CURL *) job->easy);
 		job->easy = NULL;
-		curl_slist_free_all((struct curl_slist *) job->headers);
-		job->headers = NULL;
+		free_headers(job);
 		in_flight--;
 		dlist_delete(&job->wire_node);
 		dlist_push_tail(aborted, &job->node);

@@ -20,6 +20,7 @@
 
 #include "actions.h"
 #include "completion.h"
+#include "egress.h"
 #include "finish.h"
 #include "outcome.h"
 #include "pgutil.h"
@@ -177,6 +178,14 @@ AigovFinishJob(AigovJob *job, TimestampTz *next_due)
 	AigovCallRecord rec;
 	const char *cls_name;
 
+	if (job->host_refused && !job->host_opened &&
+		job->transport_error == AIGOV_TRANSPORT_CONNECTION)
+	{
+		/* no byte went out: not the provider's failure, nor the key's */
+		AigovEgressFailJob(job);
+		MemoryContextSwitchTo(old);
+		return;
+	}
 	read_reply(job, now_us, &r);
 	cls_name = aigov_protocol_class_name(r.cls.cls);
 

@@ -67,6 +67,7 @@ typedef struct AigovJob
 	char	   *provider;
 	char	   *key_label;
 	AigovApiStyle style;
+	char	   *host;			/* the base URL's host; NULL if unreadable */
 
 	/* transfer (dispatch.c) */
 	void	   *easy;			/* CURL * */
@@ -84,6 +85,10 @@ typedef struct AigovJob
 	int			transport_error;	/* AigovTransportError */
 	long		http_status;	/* 0 if no HTTP response */
 	char		transport_message[128];
+	bool		host_refused;	/* aigov.allowed_hosts refused an address */
+	bool		host_opened;	/* and allowed one: a connect failure is then
+								 * the network's */
+	char		refused_addr[64];	/* the last address it refused */
 } AigovJob;
 
 extern void AigovJobsInit(void);

@@ -8,8 +8,10 @@
  * (a restore loads configuration with triggers off); the shared state of
  * each key (its buckets and breaker) survives a rebuild, since it lives in
  * shared memory keyed by key_id.  A secret "env:NAME" is read from the
- * server's environment when the cache is built; secrets are zeroed before
- * the cache's memory is released.
+ * server's environment when the cache is built, if aigov.secret_env_names
+ * allows the name (secrets.c); a key whose secret cannot be had is taken
+ * out of rotation with the reason.  Secrets are zeroed before the cache's
+ * memory is released, and so is the copy in the SPI result they came from.
  *
  * IDENTIFICATION
  *	  src/keycache.c
@@ -20,9 +22,12 @@
 #include "executor/spi.h"
 #include "utils/memutils.h"
 
+#include "actions.h"
+#include "egress.h"
 #include "keycache.h"
 #include "pgutil.h"
 #include "protocol.h"
+#include "secrets.h"
 
 /* One (model, key) pair; the array is sorted by model. */
 typedef struct CachedRoute
@@ -57,23 +62,6 @@ route_cmp(const void *a, const void *b)
 				  ((const CachedRoute *) b)->model);
 }
 
-/*
- * resolve_secret
- *		A secret "env:NAME" is read from the server's environment, so keys
- *		need not be stored in the table at all.
- */
-static char *
-resolve_secret(const char *secret)
-{
-	if (strncmp(secret, "env:", 4) == 0)
-	{
-		const char *v = getenv(secret + 4);
-
-		return pstrdup(v != NULL ? v : "");
-	}
-	return pstrdup(secret);
-}
-
 /* Zeroes the secrets of the current cache before its memory goes. */
 static void
 forget_secrets(void)
@@ -83,7 +71,12 @@ forget_secrets(void)
 			explicit_bzero(keys[k].secret, strlen(keys[k].secret));
 }
 
-/* Fills a new cached key from a configuration row. */
+/*
+ * read_key
+ *		Fills a new cached key from a configuration row.  A secret that
+ *		cannot be had leaves the key unusable, with the reason (which
+ *		holds no secret) in refused_reason.
+ */
 static void
 read_key(AigovCachedKey *key, HeapTuple tuple, TupleDesc tupdesc,
 		 const int *col)
@@ -94,7 +87,13 @@ read_key(AigovCachedKey *key, HeapTuple tuple, TupleDesc tupdesc,
 
 	key->key_id = AigovGetInt64(tuple, tupdesc, col[COL_KEY_ID], 0);
 	key->label = AigovGetText(tuple, tupdesc, col[COL_LABEL]);
-	key->secret = resolve_secret(secret != NULL ? secret : "");
+	key->secret = AigovSecretResolve(secret != NULL ? secret : "",
+									 &key->refused_reason);
+	if (key->secret == NULL)
+	{
+		key->secret = pstrdup("");
+		key->unusable = true;
+	}
 	if (secret != NULL)
 	{
 		explicit_bzero(secret, strlen(secret));
@@ -107,6 +106,7 @@ read_key(AigovCachedKey *key, HeapTuple tuple, TupleDesc tupdesc,
 	len = strlen(key->base_url);
 	while (len > 0 && key->base_url[len - 1] == '/')
 		key->base_url[--len] = '\0';
+	key->host = AigovEgressUrlHost(key->base_url);
 	key->workload_class = AigovGetText(tuple, tupdesc, col[COL_WORKLOAD_CLASS]);
 	key->tenant_group = AigovGetText(tuple, tupdesc, col[COL_TENANT_GROUP]);
 	key->limits.rpm = AigovGetInt64(tuple, tupdesc, col[COL_RPM], 0);
@@ -158,12 +158,18 @@ AigovKeyCacheLoad(void)
 		TupleDesc	tupdesc = SPI_tuptable->tupdesc;
 		int64		key_id = AigovGetInt64(tuple, tupdesc, col[COL_KEY_ID], 0);
 		int			k;
+		bool		isnull;
+		Datum		secret;
 
 		for (k = 0; k < nkeys; k++)
 			if (keys[k].key_id == key_id)
 				break;
 		if (k == nkeys)
 			read_key(&keys[nkeys++], tuple, tupdesc, col);
+		/* SPI frees its result unzeroed: wipe the secret there now */
+		secret = SPI_getbinval(tuple, tupdesc, col[COL_SECRET], &isnull);
+		if (!isnull)
+			AigovZeroTextDatum(secret);
 		routes[nroutes].model = AigovGetText(tuple, tupdesc, col[COL_MODEL]);
 		routes[nroutes].key_index = k;
 		nroutes++;
@@ -178,6 +184,17 @@ AigovKeyCacheLoad(void)
 	MemoryContextSwitchTo(old);
 	if (old_cxt != NULL)
 		MemoryContextDelete(old_cxt);
+	for (int k = 0; k < nkeys; k++)
+	{
+		AigovCachedKey *key = &keys[k];
+
+		if (key->refused_reason == NULL)
+			continue;
+		ereport(LOG,
+				(errmsg("aigov key \"%s\" of provider \"%s\" is taken out of rotation: %s",
+						key->label, key->provider, key->refused_reason)));
+		AigovActionDisableKey(key->key_id, "secret", key->refused_reason);
+	}
 }
 
 /*

@@ -26,11 +26,13 @@ typedef struct AigovCachedKey
 	char	   *provider;
 	AigovApiStyle style;
 	char	   *base_url;		/* without a trailing slash */
+	char	   *host;			/* base_url's host; NULL if unreadable */
 	char	   *workload_class; /* NULL = any */
 	char	   *tenant_group;	/* NULL = any */
 	AigovKeyLimits limits;		/* as configured in aigov.keys */
 	AigovKeyEntry *shared;		/* its state in shared memory */
 	bool		unusable;		/* disabled by this worker, reload pending */
+	char	   *refused_reason; /* why its secret cannot be had; NULL = it can */
 } AigovCachedKey;
 
 extern void AigovKeyCacheLoad(void);

@@ -43,6 +43,7 @@ AigovSendJob(AigovJob *job)
 	job->provider = pstrdup(key->provider);
 	job->key_label = pstrdup(key->label);
 	job->style = key->style;
+	job->host = key->host != NULL ? pstrdup(key->host) : NULL;
 	job->route_key = NULL;		/* the cache may be rebuilt from here on */
 
 	memset(&opts, 0, sizeof(opts));

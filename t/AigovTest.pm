@@ -139,12 +139,14 @@ sub emulator_calls
 }
 
 # new_aigov_node($name, %conf): a started cluster with aigov preloaded and
-# created in database postgres, which the workers serve.
+# created in database postgres, which the workers serve.  Calls may go to
+# 127.0.0.1 (the emulator) unless %conf sets aigov.allowed_hosts.
 sub new_aigov_node
 {
 	my ($name, %conf) = @_;
 	my $node = PostgreSQL::Test::Cluster->new($name);
 	$node->init;
+	$conf{'aigov.allowed_hosts'} //= "'127.0.0.1'";
 	my $extra = join('', map { "$_ = $conf{$_}\n" } sort keys %conf);
 	$node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'aigov'

@@ -96,6 +96,8 @@ unix_socket_directories = '$AIGOV_TMP'
 shared_preload_libraries = 'aigov'
 max_connections = 100
 log_min_messages = warning
+# the emulator listens on loopback, which aigov refuses unless listed
+aigov.allowed_hosts = '127.0.0.1'
 ${AIGOV_EXTRA_CONF:-}
 CONF
 	aigov_as_pg pg_ctl -D "$PGDATA" -l "$AIGOV_TMP/postgres.log" -w -t 60 start >/dev/null || {

@@ -76,6 +76,8 @@ shared_preload_libraries = 'aigov'
 max_connections = 100
 log_min_messages = warning
 aigov.database = 'postgres'
+# the emulator listens on loopback, which aigov refuses unless listed
+aigov.allowed_hosts = '127.0.0.1'
 ${AIGOV_EXTRA_CONF:-}
 CONF
 	for attempt in 1 2 3 4 5; do
