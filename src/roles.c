@@ -59,6 +59,7 @@ typedef struct AccessCache
 	LocalTransactionId lxid;
 	CommandId	cid;
 	Oid			roleid;
+	bool		all;			/* roleid acts for every tenant */
 	int			n;
 	uint32		next;			/* the slot to reuse when all are taken */
 	char	   *tenant_ids[ACCESS_SLOTS];
@@ -179,18 +180,19 @@ AigovRoleActsFor(Oid roleid, const char *tenant_id)
 	int			i;
 	bool		allowed;
 
-	if (AigovRoleActsForAll(roleid))
-		return true;
-
 	if (c->lxid != lxid || c->cid != cid || c->roleid != roleid)
 	{
 		for (i = 0; i < c->n; i++)
 			pfree(c->tenant_ids[i]);
 		c->n = 0;
+		c->lxid = InvalidLocalTransactionId;	/* until "all" is known */
+		c->all = AigovRoleActsForAll(roleid);
 		c->lxid = lxid;
 		c->cid = cid;
 		c->roleid = roleid;
 	}
+	if (c->all)
+		return true;
 	for (i = 0; i < c->n; i++)
 		if (strcmp(c->tenant_ids[i], tenant_id) == 0)
 			return c->allowed[i];
