@@ -20,15 +20,17 @@ CREATE TABLE aigov.tiers (
 	tpd			bigint NOT NULL
 		CONSTRAINT tiers_tpd_check CHECK (tpd OPERATOR(pg_catalog.>) 0),
 	weight		integer NOT NULL DEFAULT 1
-		CONSTRAINT tiers_weight_check CHECK (weight OPERATOR(pg_catalog.>) 0)
+		CONSTRAINT tiers_weight_check CHECK (weight OPERATOR(pg_catalog.>) 0),
+	max_priority integer NOT NULL DEFAULT 10
+		CONSTRAINT tiers_max_priority_check CHECK (max_priority OPERATOR(pg_catalog.>=) 0)
 );
-COMMENT ON TABLE aigov.tiers IS 'Subscription tiers: default quotas and fair-share weight of their tenants';
+COMMENT ON TABLE aigov.tiers IS 'Subscription tiers: default quotas, fair-share weight and highest job priority of their tenants';
 
 CREATE TABLE aigov.tenants (
 	tenant_id	text PRIMARY KEY
 		CONSTRAINT tenants_tenant_id_check
 		CHECK (tenant_id OPERATOR(pg_catalog.<>) ''
-			   AND pg_catalog.length(tenant_id) OPERATOR(pg_catalog.<=) 200),
+			   AND pg_catalog.octet_length(tenant_id) OPERATOR(pg_catalog.<=) 200),
 	tier		text NOT NULL
 		CONSTRAINT tenants_tier_fkey REFERENCES aigov.tiers (tier) ON UPDATE CASCADE,
 	tenant_group text,
@@ -47,6 +49,21 @@ CREATE TABLE aigov.tenants (
 	created_at	timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 COMMENT ON TABLE aigov.tenants IS 'Tenants: tier, per-tenant quota overrides (NULL = the tier''s), soft and hard limits';
+
+/*
+ * Which database roles act for which tenants.  A role acts for the tenants
+ * mapped to any role it is a member of; superusers, the extension's owner
+ * and members of aigov_admin act for every tenant (see docs/security.md).
+ */
+CREATE TABLE aigov.tenant_roles (
+	role_name	name NOT NULL,
+	tenant_id	text NOT NULL
+		CONSTRAINT tenant_roles_tenant_id_fkey REFERENCES aigov.tenants (tenant_id)
+		ON UPDATE CASCADE ON DELETE CASCADE,
+	PRIMARY KEY (role_name, tenant_id)
+);
+CREATE INDEX tenant_roles_tenant_id_idx ON aigov.tenant_roles (tenant_id);
+COMMENT ON TABLE aigov.tenant_roles IS 'Database roles that act for each tenant: submit, read and cancel its jobs, see its rows';
 
 CREATE TABLE aigov.providers (
 	provider	text PRIMARY KEY
@@ -241,6 +258,7 @@ COMMENT ON TABLE aigov._installation IS 'This installation''s random id, part of
 /* Configuration survives pg_dump; the queue and history are data too. */
 SELECT pg_catalog.pg_extension_config_dump('aigov.tiers', '');
 SELECT pg_catalog.pg_extension_config_dump('aigov.tenants', '');
+SELECT pg_catalog.pg_extension_config_dump('aigov.tenant_roles', '');
 SELECT pg_catalog.pg_extension_config_dump('aigov.providers', '');
 SELECT pg_catalog.pg_extension_config_dump('aigov.keys', '');
 SELECT pg_catalog.pg_extension_config_dump('aigov.keys_key_id_seq', '');
@@ -283,7 +301,7 @@ CREATE FUNCTION aigov.submit(
 	RETURNS TABLE (job_id bigint, status text, http_status integer,
 				   retry_at timestamptz, reason text, poll text)
 	LANGUAGE c VOLATILE
-	SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'aigov_submit';
 COMMENT ON FUNCTION aigov.submit(text, jsonb, text, text, interval, integer) IS 'Enqueues a chat-completion job for a tenant; answers accepted/202 or rejected/429';
 
@@ -292,7 +310,7 @@ CREATE FUNCTION aigov.result(job_id bigint)
 				   error jsonb, retry_at timestamptz, provider text, model text,
 				   degraded boolean)
 	LANGUAGE c STABLE STRICT
-	SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'aigov_result';
 COMMENT ON FUNCTION aigov.result(bigint) IS 'The state of a job; http_status is 202 while it is pending';
 
@@ -301,16 +319,23 @@ CREATE FUNCTION aigov.wait(job_id bigint, timeout interval DEFAULT '30 seconds')
 				   error jsonb, retry_at timestamptz, provider text, model text,
 				   degraded boolean)
 	LANGUAGE c VOLATILE STRICT
-	SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'aigov_wait';
 COMMENT ON FUNCTION aigov.wait(bigint, interval) IS 'Blocks until a job is final or the timeout passes, then returns what aigov.result returns';
 
 CREATE FUNCTION aigov.cancel(job_id bigint)
 	RETURNS boolean
 	LANGUAGE c VOLATILE STRICT
-	SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'aigov_cancel';
 COMMENT ON FUNCTION aigov.cancel(bigint) IS 'Cancels a job that is not final yet; false if it already was';
+
+CREATE FUNCTION aigov.acting_tenants()
+	RETURNS text[]
+	LANGUAGE c STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS 'MODULE_PATHNAME', 'aigov_acting_tenants';
+COMMENT ON FUNCTION aigov.acting_tenants() IS 'The tenants the current role acts for, sorted; NULL when it acts for every tenant';
 
 CREATE FUNCTION aigov.version()
 	RETURNS text
@@ -648,7 +673,55 @@ END
 $$;
 COMMENT ON FUNCTION aigov._expire_overdue() IS 'Expires queued jobs whose deadline passed (internal)';
 
-/* Privileges: nothing for PUBLIC; see docs/security.md for the grants to give. */
+/*
+ * Tenant scope.  Members of aigov_admin act for every tenant; the role
+ * holds no privilege of its own (docs/security.md).  It is shared by the
+ * whole cluster, so an existing one is used as it is and DROP EXTENSION
+ * leaves it.
+ */
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles
+					WHERE rolname OPERATOR(pg_catalog.=) 'aigov_admin') THEN
+		CREATE ROLE aigov_admin NOLOGIN;
+		COMMENT ON ROLE aigov_admin IS 'aigov: its members act for every tenant (no privileges of its own)';
+	END IF;
+END
+$$;
+
+/*
+ * Row-level security: a role other than the owner and the superusers (the
+ * workers) sees and writes only the rows of the tenants it acts for.
+ * aigov.acting_tenants() is NULL for a role that acts for every tenant;
+ * each call is a sub-select, so it runs once per statement, not per row.
+ * Alerts without a tenant (keys, providers) are for those roles only.
+ */
+ALTER TABLE aigov.requests ENABLE ROW LEVEL SECURITY;
+CREATE POLICY requests_tenant_scope ON aigov.requests
+	USING ((SELECT aigov.acting_tenants()) IS NULL
+		   OR tenant_id OPERATOR(pg_catalog.=) ANY ((SELECT aigov.acting_tenants())::pg_catalog.text[]))
+	WITH CHECK ((SELECT aigov.acting_tenants()) IS NULL
+				OR tenant_id OPERATOR(pg_catalog.=) ANY ((SELECT aigov.acting_tenants())::pg_catalog.text[]));
+ALTER TABLE aigov.attempts ENABLE ROW LEVEL SECURITY;
+CREATE POLICY attempts_tenant_scope ON aigov.attempts
+	USING ((SELECT aigov.acting_tenants()) IS NULL
+		   OR tenant_id OPERATOR(pg_catalog.=) ANY ((SELECT aigov.acting_tenants())::pg_catalog.text[]))
+	WITH CHECK ((SELECT aigov.acting_tenants()) IS NULL
+				OR tenant_id OPERATOR(pg_catalog.=) ANY ((SELECT aigov.acting_tenants())::pg_catalog.text[]));
+ALTER TABLE aigov.alert_events ENABLE ROW LEVEL SECURITY;
+CREATE POLICY alert_events_tenant_scope ON aigov.alert_events
+	USING ((SELECT aigov.acting_tenants()) IS NULL
+		   OR tenant_id OPERATOR(pg_catalog.=) ANY ((SELECT aigov.acting_tenants())::pg_catalog.text[]))
+	WITH CHECK ((SELECT aigov.acting_tenants()) IS NULL
+				OR tenant_id OPERATOR(pg_catalog.=) ANY ((SELECT aigov.acting_tenants())::pg_catalog.text[]));
+
+/*
+ * Privileges: nothing for PUBLIC but aigov.acting_tenants(), which the
+ * policies call as the querying role and which answers only about that
+ * role (PUBLIC still has no USAGE on the schema); see docs/security.md
+ * for the grants to give.
+ */
 REVOKE ALL ON ALL TABLES IN SCHEMA aigov FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA aigov FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA aigov FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION aigov.acting_tenants() TO PUBLIC;

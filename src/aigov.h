@@ -38,6 +38,8 @@ extern int64 AigovValidateJob(const char *tenant_id, Jsonb *body,
 							  const char *task_type, const char *workload_class,
 							  char **model_out, struct AigovTenantLimits *limits,
 							  int64 *prompt_out, int64 *charged_prompt_out);
+extern void AigovCheckPriority(const char *tenant_id, int32 priority,
+							   const struct AigovTenantLimits *limits);
 extern bool aigov_submit_admitted;
 
 /* Job states as stored in aigov.requests.state. */

@@ -8,6 +8,11 @@
  * trigger also resets every column the workers own, so an INSERT cannot
  * forge a result.
  *
+ * The trigger refuses a tenant the inserting role does not act for
+ * (roles.c), then reads the configuration and draws the id as the
+ * extension's owner: an inserting role needs no privilege on the
+ * configuration tables or the sequence, and sees no other tenant's.
+ *
  * IDENTIFICATION
  *	  src/enqueue.c
  *-------------------------------------------------------------------------
@@ -19,6 +24,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -31,6 +37,7 @@
 #include "aigov.h"
 #include "pgutil.h"
 #include "quota.h"
+#include "roles.h"
 #include "shmem.h"
 #include "tokens.h"
 
@@ -148,12 +155,14 @@ typedef struct RequestColumns
 	int			tenant_id;
 	int			task_type;
 	int			workload_class;
+	int			priority;
 	int			model;
 	int			body;
 	int			est_tokens;
 	int			est_prompt_tokens;
 	int			est_charged_prompt_tokens;
 	int			state;
+	int			not_before;
 	int			deadline;
 	int			degraded;
 	int			admitted;
@@ -223,12 +232,14 @@ request_columns(Relation rel)
 	c->tenant_id = column_number(tupdesc, "tenant_id");
 	c->task_type = column_number(tupdesc, "task_type");
 	c->workload_class = column_number(tupdesc, "workload_class");
+	c->priority = column_number(tupdesc, "priority");
 	c->model = column_number(tupdesc, "model");
 	c->body = column_number(tupdesc, "body");
 	c->est_tokens = column_number(tupdesc, "est_tokens");
 	c->est_prompt_tokens = column_number(tupdesc, "est_prompt_tokens");
 	c->est_charged_prompt_tokens = column_number(tupdesc, "est_charged_prompt_tokens");
 	c->state = column_number(tupdesc, "state");
+	c->not_before = column_number(tupdesc, "not_before");
 	c->deadline = column_number(tupdesc, "deadline");
 	c->degraded = column_number(tupdesc, "degraded");
 	c->admitted = column_number(tupdesc, "admitted");
@@ -364,7 +375,7 @@ check_tenant(const char *tenant_id, AigovTenantLimits *limits)
 
 	AigovKeepPlan(&tenant_plan, "SELECT t.enabled, COALESCE(t.rpm, r.rpm)::pg_catalog.int8,"
 				  " COALESCE(t.tpm, r.tpm), COALESCE(t.tpd, r.tpd),"
-				  " t.soft_limit_pct, t.hard_cap, r.weight"
+				  " t.soft_limit_pct, t.hard_cap, r.weight, r.max_priority"
 				  " FROM aigov.tenants t JOIN aigov.tiers r"
 				  " ON r.tier OPERATOR(pg_catalog.=) t.tier"
 				  " WHERE t.tenant_id OPERATOR(pg_catalog.=) $1",
@@ -396,6 +407,7 @@ check_tenant(const char *tenant_id, AigovTenantLimits *limits)
 		limits->soft_limit_pct = DatumGetInt32(SPI_getbinval(tuple, tupdesc, 5, &isnull));
 		limits->hard_cap = DatumGetBool(SPI_getbinval(tuple, tupdesc, 6, &isnull));
 		limits->weight = DatumGetInt32(SPI_getbinval(tuple, tupdesc, 7, &isnull));
+		limits->max_priority = DatumGetInt32(SPI_getbinval(tuple, tupdesc, 8, &isnull));
 	}
 }
 
@@ -517,9 +529,12 @@ AigovValidateJob(const char *tenant_id, Jsonb *body, const char *task_type,
 	{
 		AigovTenantLimits fetched;
 		int64		fetched_limit = 0;
+		AigovUserSwitch saved;
 
 		memset(&fetched, 0, sizeof(fetched));
 
+		/* as the owner: the caller needs no privilege on these tables */
+		AigovBecomeOwner(&saved);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "could not connect to SPI");
 		if (ti < 0)
@@ -527,6 +542,7 @@ AigovValidateJob(const char *tenant_id, Jsonb *body, const char *task_type,
 		if (mi < 0)
 			fetched_limit = model_output_limit(model);
 		SPI_finish();
+		AigovRestoreUser(&saved);
 		if (ti < 0)
 		{
 			ti = lookup_slot(&lookups.ntenants, lookups.tenant_ids, tenant_id);
@@ -566,6 +582,26 @@ AigovValidateJob(const char *tenant_id, Jsonb *body, const char *task_type,
 }
 
 /*
+ * AigovCheckPriority
+ *		Refuses a priority above the tenant's tier's max_priority (limits
+ *		as AigovValidateJob returned them).  Lower priorities only delay
+ *		the tenant's own jobs and are not bounded.
+ */
+void
+AigovCheckPriority(const char *tenant_id, int32 priority,
+				   const AigovTenantLimits *limits)
+{
+	if (priority > limits->max_priority)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("priority %d exceeds the limit of tenant \"%s\"",
+						priority, tenant_id),
+				 errdetail("The tenant's tier allows priorities up to %d.",
+						   limits->max_priority),
+				 errhint("Lower the priority, or raise max_priority in aigov.tiers.")));
+}
+
+/*
  * job_id_sequence
  *		The OID of aigov.requests_id_seq, looked up each time: it is cheap
  *		next to the insert, and stays right across DROP/CREATE EXTENSION.
@@ -580,8 +616,11 @@ job_id_sequence(void)
 
 /*
  * aigov_requests_before_insert
- *		BEFORE INSERT ROW trigger of aigov.requests: validates the job,
- *		fills model and est_tokens, and resets worker-owned columns.
+ *		BEFORE INSERT ROW trigger of aigov.requests: checks that the
+ *		inserting role acts for the job's tenant, validates the job, fills
+ *		model and est_tokens, and resets worker-owned columns.  Inside
+ *		aigov.submit() it runs as the owner, which acts for every tenant:
+ *		submit() checked its caller already.
  */
 Datum
 aigov_requests_before_insert(PG_FUNCTION_ARGS)
@@ -598,10 +637,12 @@ aigov_requests_before_insert(PG_FUNCTION_ARGS)
 	int64		est_tokens;
 	int64		prompt_tokens;
 	int64		charged_prompt_tokens;
+	AigovTenantLimits limits;
+	AigovUserSwitch saved;
 	int			ncols = 0;
-	int			colnums[N_WORKER_OWNED + 13];
-	Datum		values[N_WORKER_OWNED + 13];
-	bool		nulls[N_WORKER_OWNED + 13];
+	int			colnums[N_WORKER_OWNED + 14];
+	Datum		values[N_WORKER_OWNED + 14];
+	bool		nulls[N_WORKER_OWNED + 14];
 
 	if (!CALLED_AS_TRIGGER(fcinfo) ||
 		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
@@ -629,6 +670,7 @@ aigov_requests_before_insert(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NOT_NULL_VIOLATION),
 				 errmsg("tenant_id of a job must not be null"),
 				 errhint("Every job belongs to a tenant of aigov.tenants.")));
+	AigovCheckActsFor(GetUserId(), tenant_id);
 
 	d = SPI_getbinval(tuple, tupdesc, col->body, &isnull);
 	if (isnull)
@@ -649,12 +691,28 @@ aigov_requests_before_insert(PG_FUNCTION_ARGS)
 	est_tokens = AigovValidateJob(tenant_id, body,
 								  text_column(tuple, tupdesc, col->task_type),
 								  text_column(tuple, tupdesc, col->workload_class),
-								  &model, NULL, &prompt_tokens, &charged_prompt_tokens);
+								  &model, &limits, &prompt_tokens, &charged_prompt_tokens);
+	d = SPI_getbinval(tuple, tupdesc, col->priority, &isnull);
+	AigovCheckPriority(tenant_id, isnull ? 0 : DatumGetInt32(d), &limits);
 
 	colnums[ncols] = col->id;
+	AigovBecomeOwner(&saved);
 	values[ncols] = DirectFunctionCall1(nextval_oid,
 										ObjectIdGetDatum(job_id_sequence()));
+	AigovRestoreUser(&saved);
 	nulls[ncols++] = false;
+
+	/*
+	 * A not_before before the transaction began would put the job ahead of
+	 * every job of its priority queued since: it is taken as that start.
+	 */
+	d = SPI_getbinval(tuple, tupdesc, col->not_before, &isnull);
+	if (!isnull && DatumGetTimestampTz(d) < GetCurrentTransactionStartTimestamp())
+	{
+		colnums[ncols] = col->not_before;
+		values[ncols] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+		nulls[ncols++] = false;
+	}
 	colnums[ncols] = col->model;
 	values[ncols] = CStringGetTextDatum(model);
 	nulls[ncols++] = false;

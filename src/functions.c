@@ -8,6 +8,10 @@
  * result() and wait() share one query; wait() re-runs it on a short latch
  * timeout, each time under a fresh snapshot.
  *
+ * Each of the four checks the calling role's tenants first (roles.c), then
+ * runs as the extension's owner.  A job of a tenant the caller does not
+ * act for is answered exactly as a job that does not exist.
+ *
  * IDENTIFICATION
  *	  src/functions.c
  *-------------------------------------------------------------------------
@@ -32,6 +36,7 @@
 #include "aigov.h"
 #include "pgutil.h"
 #include "quota.h"
+#include "roles.h"
 #include "shmem.h"
 
 PG_FUNCTION_INFO_V1(aigov_submit);
@@ -159,13 +164,12 @@ enqueue_job(Datum *args, const char *argnulls)
 }
 
 /*
- * aigov_submit
- *		aigov.submit(tenant_id, body, task_type, workload_class, max_wait,
- *		priority): enqueues one job and answers accepted/202 with a poll
- *		statement.
+ * submit_job
+ *		The work of aigov.submit once the caller may act for the tenant:
+ *		validates, charges the tenant and enqueues.  Runs as the owner.
  */
-Datum
-aigov_submit(PG_FUNCTION_ARGS)
+static Datum
+submit_job(FunctionCallInfo fcinfo)
 {
 	Datum		args[7];
 	char		argnulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', 'n'};
@@ -186,14 +190,14 @@ aigov_submit(PG_FUNCTION_ARGS)
 		elog(ERROR, "return type must be a row type");
 	tupdesc = BlessTupleDesc(tupdesc);
 
-	check_submit_args(fcinfo);
-
 	/* Validate here too, so that errors carry no trigger context. */
 	tenant_id = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	est_tokens = AigovValidateJob(tenant_id, PG_GETARG_JSONB_P(1),
 								  text_to_cstring(PG_GETARG_TEXT_PP(2)),
 								  text_to_cstring(PG_GETARG_TEXT_PP(3)),
 								  &model, &limits, NULL, NULL);
+	AigovCheckPriority(tenant_id, PG_ARGISNULL(5) ? 0 : PG_GETARG_INT32(5),
+					   &limits);
 
 	for (int i = 0; i < 6; i++)
 	{
@@ -266,19 +270,44 @@ aigov_submit(PG_FUNCTION_ARGS)
 }
 
 /*
+ * aigov_submit
+ *		aigov.submit(tenant_id, body, task_type, workload_class, max_wait,
+ *		priority): enqueues one job and answers accepted/202 with a poll
+ *		statement.  A tenant the calling role does not act for is refused
+ *		before anything is validated or charged.
+ */
+Datum
+aigov_submit(PG_FUNCTION_ARGS)
+{
+	AigovUserSwitch saved;
+	Datum		result;
+
+	check_submit_args(fcinfo);
+	AigovCheckActsFor(GetUserId(), text_to_cstring(PG_GETARG_TEXT_PP(0)));
+
+	AigovBecomeOwner(&saved);
+	result = submit_job(fcinfo);
+	AigovRestoreUser(&saved);
+	PG_RETURN_DATUM(result);
+}
+
+/*
  * fetch_result
  *		Reads one job's result row into values/nulls (RESULT_NATTS each).
- *		Returns false if the job does not exist.  *is_final tells whether
+ *		Returns false if the job does not exist or belongs to a tenant not
+ *		in tenants (a text[]; NULL, tenants_null, for every tenant).
+ *		*is_final tells whether
  *		the job reached a final state, *own_xact whether this transaction
  *		inserted it (and so no worker can see it yet).  Caller is connected
  *		to SPI; the values live in the caller's upper memory context.
  */
 static bool
-fetch_result(int64 job_id, Datum *values, bool *nulls, bool *is_final,
-			 bool *own_xact)
+fetch_result(int64 job_id, Datum tenants, bool tenants_null, Datum *values,
+			 bool *nulls, bool *is_final, bool *own_xact)
 {
-	Oid			argtype = INT8OID;
-	Datum		arg = Int64GetDatum(job_id);
+	Oid			argtypes[2] = {INT8OID, TEXTARRAYOID};
+	Datum		args[2];
+	char		argnulls[2] = {' ', ' '};
 	HeapTuple	tuple;
 	TupleDesc	tupdesc;
 	bool		isnull;
@@ -304,10 +333,16 @@ fetch_result(int64 job_id, Datum *values, bool *nulls, bool *is_final,
 				  " r.served_provider, r.served_model, r.degraded,"
 				  " r.state OPERATOR(pg_catalog.<>) ALL (ARRAY['queued', 'in_flight']),"
 				  " r.xmin"
-				  " FROM aigov.requests r WHERE r.id OPERATOR(pg_catalog.=) $1",
-				  1, &argtype);
+				  " FROM aigov.requests r WHERE r.id OPERATOR(pg_catalog.=) $1"
+				  " AND ($2 IS NULL"
+				  "  OR r.tenant_id OPERATOR(pg_catalog.=) ANY ($2))",
+				  2, argtypes);
 
-	ret = SPI_execute_plan(result_plan, &arg, NULL, false, 1);
+	args[0] = Int64GetDatum(job_id);
+	args[1] = tenants;
+	if (tenants_null)
+		argnulls[1] = 'n';
+	ret = SPI_execute_plan(result_plan, args, argnulls, false, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not read job: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 0)
@@ -333,7 +368,8 @@ fetch_result(int64 job_id, Datum *values, bool *nulls, bool *is_final,
 
 /*
  * report_missing_job
- *		Raises the error for a job id that does not exist.
+ *		Raises the error for a job id that does not exist, or that belongs
+ *		to a tenant the caller does not act for.
  */
 static void
 report_missing_job(int64 job_id)
@@ -372,11 +408,17 @@ aigov_result(PG_FUNCTION_ARGS)
 	bool		is_final;
 	bool		own_xact;
 	bool		found;
+	bool		all_tenants;
+	Datum		tenants = AigovActingTenants(GetUserId(), &all_tenants);
+	AigovUserSwitch saved;
 
+	AigovBecomeOwner(&saved);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "could not connect to SPI");
-	found = fetch_result(job_id, values, nulls, &is_final, &own_xact);
+	found = fetch_result(job_id, tenants, all_tenants, values, nulls,
+						 &is_final, &own_xact);
 	SPI_finish();
+	AigovRestoreUser(&saved);
 	if (!found)
 		report_missing_job(job_id);
 
@@ -401,6 +443,9 @@ aigov_wait(PG_FUNCTION_ARGS)
 	bool		own_xact = false;
 	TimestampTz deadline;
 	long		sleep_ms = 1;
+	bool		all_tenants;
+	Datum		tenants;
+	AigovUserSwitch saved;
 
 	if (timeout->month < 0 || timeout->day < 0 || timeout->time < 0)
 		ereport(ERROR,
@@ -419,6 +464,8 @@ aigov_wait(PG_FUNCTION_ARGS)
 	deadline = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
 													   TimestampTzGetDatum(GetCurrentTimestamp()),
 													   PointerGetDatum(timeout)));
+	tenants = AigovActingTenants(GetUserId(), &all_tenants);
+	AigovBecomeOwner(&saved);
 
 	for (;;)
 	{
@@ -427,7 +474,8 @@ aigov_wait(PG_FUNCTION_ARGS)
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "could not connect to SPI");
-		found = fetch_result(job_id, values, nulls, &is_final, &own_xact);
+		found = fetch_result(job_id, tenants, all_tenants, values, nulls,
+							 &is_final, &own_xact);
 		SPI_finish();
 		if (!found)
 			report_missing_job(job_id);
@@ -451,6 +499,7 @@ aigov_wait(PG_FUNCTION_ARGS)
 		sleep_ms = Min(sleep_ms * 2, WAIT_MAX_SLEEP_MS);
 	}
 
+	AigovRestoreUser(&saved);
 	PG_RETURN_DATUM(result_datum(fcinfo, values, nulls));
 }
 
@@ -459,24 +508,35 @@ aigov_wait(PG_FUNCTION_ARGS)
  *		aigov.cancel(job_id): cancels a job that is queued or in flight.
  *		Returns false if it was already final.  A worker holding the job
  *		finds it no longer in_flight and discards the provider's answer.
+ *		Only jobs of the caller's tenants: another's is a missing job.
  */
 Datum
 aigov_cancel(PG_FUNCTION_ARGS)
 {
 	int64		job_id = PG_GETARG_INT64(0);
-	Oid			argtype = INT8OID;
-	Datum		arg = Int64GetDatum(job_id);
+	Oid			argtypes[2] = {INT8OID, TEXTARRAYOID};
+	Datum		args[2];
+	char		argnulls[2] = {' ', ' '};
 	HeapTuple	tuple;
 	TupleDesc	tupdesc;
 	bool		isnull;
 	bool		cancelled;
+	bool		all_tenants;
 	int			ret;
+	AigovUserSwitch saved;
 
+	args[0] = Int64GetDatum(job_id);
+	args[1] = AigovActingTenants(GetUserId(), &all_tenants);
+	if (all_tenants)
+		argnulls[1] = 'n';
+
+	AigovBecomeOwner(&saved);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "could not connect to SPI");
 	AigovKeepPlan(&cancel_plan,
 				  "WITH job AS (SELECT id, tenant_id, state, admitted, est_tokens"
-				  "  FROM aigov.requests WHERE id OPERATOR(pg_catalog.=) $1),"
+				  "  FROM aigov.requests WHERE id OPERATOR(pg_catalog.=) $1"
+				  "  AND ($2 IS NULL OR tenant_id OPERATOR(pg_catalog.=) ANY ($2))),"
 				  " done AS (UPDATE aigov.requests r"
 				  "  SET state = 'cancelled', finished_at = pg_catalog.clock_timestamp()"
 				  "  FROM job WHERE r.id OPERATOR(pg_catalog.=) job.id"
@@ -487,8 +547,8 @@ aigov_cancel(PG_FUNCTION_ARGS)
 				  "  (SELECT pg_catalog.count(*) FROM done),"
 				  "  job.tenant_id, job.state, job.admitted, job.est_tokens"
 				  " FROM (SELECT 1) one LEFT JOIN job ON true",
-				  1, &argtype);
-	ret = SPI_execute_plan(cancel_plan, &arg, NULL, false, 1);
+				  2, argtypes);
+	ret = SPI_execute_plan(cancel_plan, args, argnulls, false, 1);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not cancel job: %s", SPI_result_code_string(ret));
 	tuple = SPI_tuptable->vals[0];
@@ -517,6 +577,7 @@ aigov_cancel(PG_FUNCTION_ARGS)
 		}
 	}
 	SPI_finish();
+	AigovRestoreUser(&saved);
 	PG_RETURN_BOOL(cancelled);
 }
 

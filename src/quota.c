@@ -206,7 +206,7 @@ configure_tenant(AigovTenantEntry *entry, const AigovTenantLimits *limits,
  *		to date with the given limits.  A new entry's daily bucket is
  *		charged with the day's recorded usage (SPI: the caller must be in a
  *		transaction and connected to SPI).  Raises 53200 when the table is
- *		full.
+ *		full, 54000 for an id longer than the key.
  */
 AigovTenantEntry *
 AigovTenantEntryGet(const char *tenant_id, const AigovTenantLimits *limits)
@@ -219,6 +219,14 @@ AigovTenantEntryGet(const char *tenant_id, const AigovTenantLimits *limits)
 
 	AigovShmemCheckAttached();
 	generation = pg_atomic_read_u64(&AigovState->config_generation);
+	if (strlen(tenant_id) >= sizeof(key))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("tenant id of %zu bytes is longer than %d bytes",
+						strlen(tenant_id), (int) sizeof(key) - 1),
+				 errdetail("aigov's shared memory keys tenants by at most %d bytes.",
+						   (int) sizeof(key) - 1),
+				 errhint("Give the tenant a shorter id; aigov.tenants allows 200 bytes.")));
 	memset(key, 0, sizeof(key));
 	strlcpy(key, tenant_id, sizeof(key));
 
@@ -337,8 +345,8 @@ AigovTenantFind(const char *tenant_id)
 	AigovTenantEntry *entry;
 	char		key[AIGOV_TENANT_ID_MAX];
 
-	if (AigovState == NULL)
-		return NULL;
+	if (AigovState == NULL || strlen(tenant_id) >= sizeof(key))
+		return NULL;			/* too long: it cannot have an entry */
 	memset(key, 0, sizeof(key));
 	strlcpy(key, tenant_id, sizeof(key));
 	LWLockAcquire(tenant_lock, LW_SHARED);
@@ -395,7 +403,7 @@ AigovTenantCount(AigovTenantEntry *entry, bool rejected, bool deferred)
  *		when the configuration changed.  A new key with a daily limit is
  *		charged with the day's recorded calls (SPI: the caller must be in a
  *		transaction and connected to SPI).  Raises 53200 when the table is
- *		full.
+ *		full, 54000 for an id longer than the key.
  */
 AigovKeyEntry *
 AigovKeyEntryGet(int64 key_id, const AigovKeyLimits *limits)

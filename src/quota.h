@@ -18,7 +18,12 @@
 #include "outcome.h"
 #include "router.h"
 
-/* tenants.tenant_id is at most 200 bytes (a CHECK constraint says so) */
+/*
+ * tenants.tenant_id is at most 200 bytes (tenants_tenant_id_check counts
+ * bytes, not characters); the hash key holds it with its terminator.  A
+ * longer id is refused, never cut: two ids cut to one prefix would share
+ * one entry's buckets.
+ */
 #define AIGOV_TENANT_ID_MAX 208
 
 /* A tenant's effective quota, from aigov.tenants and its tier. */
@@ -30,6 +35,7 @@ typedef struct AigovTenantLimits
 	int32		soft_limit_pct;
 	bool		hard_cap;
 	int32		weight;
+	int32		max_priority;	/* the tier's; checked at enqueue only */
 } AigovTenantLimits;
 
 typedef struct AigovTenantEntry
