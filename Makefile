@@ -27,7 +27,7 @@ SHLIB_LINK  += $(shell pkg-config --libs libcurl jansson)
 PURE_OBJS    = $(patsubst %.c,%.o,$(shell grep -L '"postgres.h"' src/*.c))
 
 # pg_regress suites; the order matters (install first).
-REGRESS      = install tiers_tenants providers_keys submit insert_batch admission \
+REGRESS      = install tiers_tenants providers_keys submit request_fields insert_batch admission \
                result_cancel_wait
 ISOLATION    = claim_skip_locked cancel_vs_complete
 TAP_TESTS    = 1
