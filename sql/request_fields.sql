@@ -39,9 +39,10 @@ INSERT INTO aigov.requests (tenant_id, body)
 SELECT * FROM aigov.submit('rf_acme', '{"model": "gpt-test", "messages": [{"role": "user", "content": "x"}], "stream": "yes"}');
 
 -- n multiplies the output budget: each choice may use all of it.
+SELECT job_id AS n3_job
+  FROM aigov.submit('rf_acme', '{"model": "gpt-test", "messages": [{"role": "user", "content": "n"}], "max_tokens": 100, "n": 3}') \gset
 SELECT est_tokens - aigov.estimate_tokens(body) AS output_budget
-  FROM aigov.submit('rf_acme', '{"model": "gpt-test", "messages": [{"role": "user", "content": "n"}], "max_tokens": 100, "n": 3}') s
-  JOIN aigov.requests r ON r.id = s.job_id;
+  FROM aigov.requests WHERE id = :n3_job;
 SET aigov.default_max_tokens = 50;
 INSERT INTO aigov.requests (tenant_id, body)
 	VALUES ('rf_acme', '{"model": "gpt-test", "messages": [{"role": "user", "content": "n16"}], "n": 16}')
