@@ -100,8 +100,8 @@ typedef enum AigovErrorClass
 	AIGOV_CLASS_CLIENT_ERROR,
 	AIGOV_CLASS_AUTH,
 	AIGOV_CLASS_BAD_RESPONSE,	/* 2xx with a malformed/truncated body */
-	AIGOV_CLASS_FORBIDDEN,		/* 403 that is not an invalid key: the key
-								 * may not do this; it stays in rotation */
+	AIGOV_CLASS_FORBIDDEN,		/* 403 that is not an invalid key: the key may
+								 * not do this; it stays in rotation */
 	AIGOV_CLASS_RESPONSE_TOO_LARGE	/* reply body or headers over our caps:
 									 * never retried (it would be billed
 									 * again) */
@@ -141,8 +141,8 @@ typedef struct AigovClassification
 	char		message[256];	/* provider's message: truncated, control
 								 * characters blanked, key-like tokens
 								 * redacted; NUL-terminated.  Only a JSON
-								 * reply's own message: no byte of a body
-								 * that is not JSON is ever copied */
+								 * reply's own message: no byte of a body that
+								 * is not JSON is ever copied */
 	char		code[64];		/* provider code/type/quotaId, if any */
 	AigovUsage	usage;			/* filled on success when reported */
 } AigovClassification;

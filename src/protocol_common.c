@@ -373,8 +373,7 @@ finish(const AigovRateHeaders *h, int64_t now_us, AigovClassification *out)
 			out->retryable = true;
 			break;
 		case AIGOV_CLASS_FORBIDDEN:
-			/* the key lacks access to this: the provider's refusal, not a
-			 * wrong key, so it feeds the breaker instead of disabling */
+			/* a valid key refused: the breaker's business, not a disable */
 			out->breaker_failure = true;
 			out->retry_at_us = 0;
 			return;
