@@ -111,6 +111,19 @@ read_rate(json_t *v, const char *k, double *out, char *err, size_t errlen)
 }
 
 static bool
+read_bytes(json_t *v, const char *k, int64_t max, int64_t *out, char *err,
+		   size_t errlen)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		json_integer_value(v) > max)
+		return fail(err, errlen, "fault \"%s\" must be a number of bytes "
+					"between 0 (the default) and %s", k,
+					max == EMU_MAX_OVERSIZED_BYTES ? "1073741824" : "16777216");
+	*out = (int64_t) json_integer_value(v);
+	return true;
+}
+
+static bool
 read_ms(json_t *v, const char *k, int64_t *out, char *err, size_t errlen)
 {
 	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
@@ -166,6 +179,20 @@ emu_faults_apply_json(json_t *obj, EmuFaults *f, char *err, size_t errlen)
 			ok = read_rate(v, k, &n.malformed_rate, err, errlen);
 		else if (strcmp(k, "truncated_rate") == 0)
 			ok = read_rate(v, k, &n.truncated_rate, err, errlen);
+		else if (strcmp(k, "oversized_rate") == 0)
+			ok = read_rate(v, k, &n.oversized_rate, err, errlen);
+		else if (strcmp(k, "oversized_bytes") == 0)
+			ok = read_bytes(v, k, EMU_MAX_OVERSIZED_BYTES, &n.oversized_bytes,
+							err, errlen);
+		else if (strcmp(k, "big_headers_rate") == 0)
+			ok = read_rate(v, k, &n.big_headers_rate, err, errlen);
+		else if (strcmp(k, "big_headers_bytes") == 0)
+			ok = read_bytes(v, k, EMU_MAX_BIG_HEADERS_BYTES,
+							&n.big_headers_bytes, err, errlen);
+		else if (strcmp(k, "drip_rate") == 0)
+			ok = read_rate(v, k, &n.drip_rate, err, errlen);
+		else if (strcmp(k, "drip_ms") == 0)
+			ok = read_ms(v, k, &n.drip_ms, err, errlen);
 		else if (strcmp(k, "no_ratelimit_headers") == 0)
 			ok = read_bool(v, k, &n.no_ratelimit_headers, err, errlen);
 		else if (strcmp(k, "no_retry_after") == 0)
@@ -179,9 +206,10 @@ emu_faults_apply_json(json_t *obj, EmuFaults *f, char *err, size_t errlen)
 			json_int_t	s = json_integer_value(v);
 
 			if (!json_is_integer(v) ||
-				(s != 0 && s != 500 && s != 502 && s != 503 && s != 529))
-				ok = fail(err, errlen, "fault \"error_status\" must be 500, "
-						  "502, 503 or 529%s%s", NULL, NULL);
+				(s != 0 && s != 403 && s != 500 && s != 502 && s != 503 &&
+				 s != 529))
+				ok = fail(err, errlen, "fault \"error_status\" must be 403, "
+						  "500, 502, 503 or 529%s%s", NULL, NULL);
 			else
 				n.error_status = (int) s;
 		}
@@ -190,12 +218,39 @@ emu_faults_apply_json(json_t *obj, EmuFaults *f, char *err, size_t errlen)
 		if (!ok)
 			return false;
 	}
-	if (n.error_rate + n.reset_rate + n.hang_rate + n.malformed_rate +
-		n.truncated_rate > 1.0 + 1e-9)
+	if (emu_faults_rate_sum(&n) > 1.0 + 1e-9)
 		return fail(err, errlen, "fault rates add up to more than 1%s%s",
 					NULL, NULL);
 	*f = n;
 	return true;
+}
+
+/* The share of admitted requests that get some fault. */
+double
+emu_faults_rate_sum(const EmuFaults *f)
+{
+	return f->error_rate + f->reset_rate + f->hang_rate + f->malformed_rate +
+		f->truncated_rate + f->oversized_rate + f->big_headers_rate +
+		f->drip_rate;
+}
+
+int64_t
+emu_faults_oversized_bytes(const EmuFaults *f)
+{
+	return f->oversized_bytes > 0 ? f->oversized_bytes : EMU_OVERSIZED_BYTES;
+}
+
+int64_t
+emu_faults_big_headers_bytes(const EmuFaults *f)
+{
+	return f->big_headers_bytes > 0 ? f->big_headers_bytes :
+		EMU_BIG_HEADERS_BYTES;
+}
+
+int64_t
+emu_faults_drip_ms(const EmuFaults *f)
+{
+	return f->drip_ms > 0 ? f->drip_ms : EMU_DRIP_MS;
 }
 
 /* Status of injected errors: the configured one or the provider's usual. */
@@ -590,11 +645,18 @@ emu_faults_render(const EmuFaults *f, EmuBuf *out)
 	emu_buf_printf(out, "{\"latency_ms\":%" PRId64 ",\"jitter_ms\":%" PRId64
 				   ",\"error_rate\":%g,\"error_status\":%d,\"reset_rate\":%g"
 				   ",\"hang_rate\":%g,\"malformed_rate\":%g,\"truncated_rate\":%g"
+				   ",\"oversized_rate\":%g,\"oversized_bytes\":%" PRId64
+				   ",\"big_headers_rate\":%g,\"big_headers_bytes\":%" PRId64
+				   ",\"drip_rate\":%g,\"drip_ms\":%" PRId64
 				   ",\"no_ratelimit_headers\":%s,\"no_retry_after\":%s"
 				   ",\"nonconforming_json\":%s,\"sentinel_headers\":%s}",
 				   f->latency_ms, f->jitter_ms, f->error_rate, f->error_status,
 				   f->reset_rate, f->hang_rate, f->malformed_rate,
-				   f->truncated_rate, f->no_ratelimit_headers ? "true" : "false",
+				   f->truncated_rate, f->oversized_rate,
+				   emu_faults_oversized_bytes(f), f->big_headers_rate,
+				   emu_faults_big_headers_bytes(f), f->drip_rate,
+				   emu_faults_drip_ms(f),
+				   f->no_ratelimit_headers ? "true" : "false",
 				   f->no_retry_after ? "true" : "false",
 				   f->nonconforming_json ? "true" : "false",
 				   f->sentinel_headers ? "true" : "false");

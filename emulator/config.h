@@ -21,6 +21,14 @@
 #define EMU_SECRET_MAX		160
 #define EMU_LABEL_MAX		64
 
+/* Defaults of the size and pace of the faults that have one. */
+#define EMU_OVERSIZED_BYTES		(INT64_C(16) * 1024 * 1024)
+#define EMU_BIG_HEADERS_BYTES	(INT64_C(256) * 1024)
+#define EMU_DRIP_MS				INT64_C(1000)
+/* Upper bounds of the settings, so a typo cannot exhaust the machine. */
+#define EMU_MAX_OVERSIZED_BYTES (INT64_C(1024) * 1024 * 1024)
+#define EMU_MAX_BIG_HEADERS_BYTES (INT64_C(16) * 1024 * 1024)
+
 /* Fault switches of one key; all zero means "behave". */
 typedef struct EmuFaults
 {
@@ -32,6 +40,14 @@ typedef struct EmuFaults
 	double		hang_rate;		/* never answered */
 	double		malformed_rate; /* 200 with broken JSON */
 	double		truncated_rate; /* 200 cut short, connection closed */
+	double		oversized_rate; /* 200 whose JSON body is padded to
+								 * oversized_bytes */
+	int64_t		oversized_bytes;	/* 0 = EMU_OVERSIZED_BYTES */
+	double		big_headers_rate;	/* 200 with big_headers_bytes of extra
+									 * header lines */
+	int64_t		big_headers_bytes;	/* 0 = EMU_BIG_HEADERS_BYTES */
+	double		drip_rate;		/* 200 sent one byte every drip_ms */
+	int64_t		drip_ms;		/* 0 = EMU_DRIP_MS */
 	bool		no_ratelimit_headers;	/* omit every *ratelimit* header */
 	bool		no_retry_after; /* omit retry-after(-ms) on 429 */
 	bool		nonconforming_json; /* structured output breaks its schema */
@@ -90,6 +106,10 @@ extern bool emu_config_model_allowed(const EmuConfig *cfg,
 									 const EmuKeyConfig *key,
 									 const char *model, int64_t *max_out);
 extern int	emu_faults_error_status(const EmuFaults *f, EmuProvider p);
+extern double emu_faults_rate_sum(const EmuFaults *f);
+extern int64_t emu_faults_oversized_bytes(const EmuFaults *f);
+extern int64_t emu_faults_big_headers_bytes(const EmuFaults *f);
+extern int64_t emu_faults_drip_ms(const EmuFaults *f);
 extern void emu_faults_render(const EmuFaults *f, EmuBuf *out);
 extern void emu_limits_render(const int64_t limits[EMU_DIM_COUNT],
 							  EmuProvider p, EmuBuf *out);

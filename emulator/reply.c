@@ -999,6 +999,11 @@ emu_error_body(EmuProvider p, EmuErrKind kind, int status, const char *detail,
 									 "service_unavailable_error",
 									 "server_is_overloaded");
 					return status;
+				case EMU_ERR_FORBIDDEN:
+					openai_error(out, "Country, region, or territory not supported",
+								 "request_forbidden",
+								 "unsupported_country_region_territory");
+					return 403;
 				case EMU_ERR_NO_API_VERSION:
 				case EMU_ERR_BAD_API_VERSION:
 					break;		/* Azure only */
@@ -1053,6 +1058,10 @@ emu_error_body(EmuProvider p, EmuErrKind kind, int status, const char *detail,
 									"temporarily unable to process your request. "
 									"Please try again later.");
 					return status;
+				case EMU_ERR_FORBIDDEN:
+					azure_error(out, "403", "Access denied due to Virtual "
+								"Network/Firewall rules.");
+					return 403;
 			}
 			break;
 		case EMU_PROVIDER_ANTHROPIC:
@@ -1090,6 +1099,11 @@ emu_error_body(EmuProvider p, EmuErrKind kind, int status, const char *detail,
 						anthropic_error(out, "api_error", "Internal server error",
 										request_id);
 					return status;
+				case EMU_ERR_FORBIDDEN:
+					anthropic_error(out, "permission_error", "Your API key does "
+									"not have permission to use the specified "
+									"resource.", request_id);
+					return 403;
 				case EMU_ERR_NO_API_VERSION:
 				case EMU_ERR_BAD_API_VERSION:
 					break;		/* Azure only */
@@ -1140,6 +1154,10 @@ emu_error_body(EmuProvider p, EmuErrKind kind, int status, const char *detail,
 						gemini_error(out, status, "The model is overloaded. Please "
 									 "try again later.", "UNAVAILABLE", NULL);
 					return status;
+				case EMU_ERR_FORBIDDEN:
+					gemini_error(out, 403, "The caller does not have permission",
+								 "PERMISSION_DENIED", NULL);
+					return 403;
 				case EMU_ERR_NO_API_VERSION:
 				case EMU_ERR_BAD_API_VERSION:
 					break;		/* Azure only */

@@ -85,7 +85,8 @@ typedef enum EmuErrKind
 	EMU_ERR_TOO_BIG,			/* 413 (Gemini 400) */
 	EMU_ERR_SERVER,				/* status 500, 502, 503 or 529 */
 	EMU_ERR_NO_API_VERSION,		/* Azure: 404 without ?api-version */
-	EMU_ERR_BAD_API_VERSION		/* Azure: 400, not YYYY-MM-DD[-preview] */
+	EMU_ERR_BAD_API_VERSION,	/* Azure: 400, not YYYY-MM-DD[-preview] */
+	EMU_ERR_FORBIDDEN			/* 403: a valid key refused this request */
 } EmuErrKind;
 
 /* What a 429 body needs besides the admission outcome. */

@@ -82,7 +82,10 @@ typedef enum Action
 	ACT_RESPOND = 0,
 	ACT_RESET,
 	ACT_HANG,
-	ACT_TRUNCATE
+	ACT_TRUNCATE,
+	ACT_OVERSIZE,				/* the reply padded to fault_bytes */
+	ACT_BIG_HEADERS,			/* fault_bytes of extra header lines */
+	ACT_DRIP					/* one byte every fault_ms */
 } Action;
 
 /* Per-request state, from the first callback to the completion callback. */
@@ -104,6 +107,8 @@ typedef struct EmuConn
 	EmuBuf		body;
 	/* the prepared answer */
 	Action		act;
+	int64_t		fault_bytes;	/* ACT_OVERSIZE, ACT_BIG_HEADERS */
+	int64_t		fault_ms;		/* ACT_DRIP */
 	int			status;
 	EmuBuf		resp;
 	bool		html;
@@ -531,10 +536,199 @@ trunc_free(void *cls)
 	free(t);
 }
 
+/*
+ * An oversized reply: the JSON reply with its closing brace replaced by a
+ * padding member, so that the whole is still valid JSON of "total" bytes.
+ * Generated as it is sent: the emulator holds only the reply.
+ */
+typedef struct PadBody
+{
+	char	   *data;
+	size_t		cut;			/* bytes of data before its last '}' */
+	uint64_t	total;
+} PadBody;
+
+#define PAD_OPEN	",\"emu_padding\":\""
+#define PAD_CLOSE	"\"}"
+
+static ssize_t
+pad_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	PadBody    *p = cls;
+	uint64_t	open_end = p->cut + strlen(PAD_OPEN);
+	uint64_t	pad_end = p->total - strlen(PAD_CLOSE);
+	size_t		n = 0;
+
+	while (n < max && pos < p->total)
+	{
+		if (pos < p->cut)
+			buf[n] = p->data[pos];
+		else if (pos < open_end)
+			buf[n] = PAD_OPEN[pos - p->cut];
+		else if (pos < pad_end)
+			buf[n] = 'x';
+		else
+			buf[n] = PAD_CLOSE[pos - pad_end];
+		n++;
+		pos++;
+	}
+	return n > 0 ? (ssize_t) n : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+/*
+ * A slow drip: the reply one byte at a time, fault_ms apart.  Between
+ * bytes the connection is suspended and handed to the timer, so a drip
+ * holds no thread; when the server stops, the rest is dropped.
+ */
+typedef struct DripBody
+{
+	char	   *data;
+	size_t		len;
+	struct MHD_Connection *conn;
+	int64_t		every_us;
+	int64_t		next_us;		/* when the next byte may go */
+} DripBody;
+
+static ssize_t
+drip_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	DripBody   *d = cls;
+	int64_t		now = mono_us();
+
+	if (pos >= d->len)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (srv.stopping)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	if (now < d->next_us)
+	{
+		MHD_suspend_connection(d->conn);
+		if (!timer_add(d->conn, d->next_us))
+		{
+			MHD_resume_connection(d->conn);
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		}
+		return 0;
+	}
+	buf[0] = d->data[pos];
+	d->next_us = now + d->every_us;
+	return max > 0 ? 1 : 0;
+}
+
+static void
+body_free(void *cls)
+{
+	/* PadBody and DripBody both start with their malloc'd data */
+	char	  **data = cls;
+
+	free(*data);
+	free(cls);
+}
+
+/*
+ * Oversized headers go straight to the socket: libmicrohttpd keeps a
+ * response's headers in the connection's small memory pool, which they
+ * would not fit.  Writes the status line, the usual headers, fault_bytes
+ * of padding header lines and the reply, then closes.  Blocks this
+ * connection's thread while the client reads (at most a few seconds: a
+ * client that stops reading is given up on).
+ */
+static enum MHD_Result
+send_big_headers(struct MHD_Connection *conn, EmuConn *x, const char *data,
+				 size_t len)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	EmuBuf		b;
+	char		line[1024];
+	size_t		off = 0;
+	int			idle_ms = 0;
+
+	if (ci == NULL)
+		return MHD_NO;
+	emu_buf_init(&b);
+	emu_buf_printf(&b, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+				   "Content-Length: %zu\r\nConnection: close\r\n", len);
+	memset(line, 'x', sizeof(line));
+	for (int64_t i = 0; (int64_t) b.len < x->fault_bytes; i++)
+		emu_buf_printf(&b, "x-emu-padding-%" PRId64 ": %.*s\r\n", i, 960, line);
+	emu_buf_puts(&b, "\r\n");
+	emu_buf_append(&b, data, len);
+	while (!b.oom && off < b.len && idle_ms < 5000)
+	{
+		struct pollfd pfd = {.fd = ci->connect_fd, .events = POLLOUT};
+		ssize_t		n;
+
+		if (poll(&pfd, 1, 100) <= 0)
+		{
+			idle_ms += 100;
+			continue;
+		}
+		n = send(ci->connect_fd, b.data + off, b.len - off, MSG_NOSIGNAL);
+		if (n <= 0 && errno != EAGAIN && errno != EINTR)
+			break;				/* the client gave up */
+		if (n > 0)
+			off += (size_t) n;
+	}
+	emu_buf_free(&b);
+	return MHD_NO;				/* libmicrohttpd closes the connection */
+}
+
 static void
 add_header(struct MHD_Response *r, const char *name, const char *value)
 {
 	MHD_add_response_header(r, name, value);
+}
+
+/* The response of an oversized reply; NULL (data freed) on failure. */
+static struct MHD_Response *
+pad_response(EmuConn *x, char *data, size_t len)
+{
+	PadBody    *p = malloc(sizeof(PadBody));
+	struct MHD_Response *r;
+	size_t		cut = len;
+
+	while (cut > 0 && data[cut - 1] != '}')
+		cut--;
+	if (p == NULL || cut == 0)
+	{
+		free(p);
+		free(data);
+		return NULL;
+	}
+	p->data = data;
+	p->cut = cut - 1;
+	p->total = (uint64_t) x->fault_bytes;
+	if (p->total < p->cut + strlen(PAD_OPEN) + strlen(PAD_CLOSE))
+		p->total = p->cut + strlen(PAD_OPEN) + strlen(PAD_CLOSE);
+	r = MHD_create_response_from_callback(p->total, 64 * 1024, pad_reader, p,
+										  body_free);
+	if (r == NULL)
+		body_free(p);
+	return r;
+}
+
+/* The response of a slow drip; NULL (data freed) on failure. */
+static struct MHD_Response *
+drip_response(struct MHD_Connection *conn, EmuConn *x, char *data, size_t len)
+{
+	DripBody   *d = malloc(sizeof(DripBody));
+	struct MHD_Response *r;
+
+	if (d == NULL)
+	{
+		free(data);
+		return NULL;
+	}
+	d->data = data;
+	d->len = len;
+	d->conn = conn;
+	d->every_us = x->fault_ms * 1000;
+	d->next_us = 0;				/* the first byte goes at once */
+	r = MHD_create_response_from_callback(len, 1024, drip_reader, d,
+										  body_free);
+	if (r == NULL)
+		body_free(d);
+	return r;
 }
 
 /*
@@ -596,7 +790,20 @@ send_prepared(struct MHD_Connection *conn, EmuConn *x)
 	data = emu_buf_steal(&x->resp, &len);
 	if (data == NULL)
 		return MHD_NO;
-	if (x->act == ACT_TRUNCATE)
+	if (x->act == ACT_BIG_HEADERS)
+	{
+		ret = send_big_headers(conn, x, data, len);
+		free(data);
+		return ret;
+	}
+	if (x->act == ACT_OVERSIZE || x->act == ACT_DRIP)
+	{
+		r = x->act == ACT_OVERSIZE ? pad_response(x, data, len) :
+			drip_response(conn, x, data, len);
+		if (r == NULL)
+			return MHD_NO;
+	}
+	else if (x->act == ACT_TRUNCATE)
 	{
 		TruncBody  *t = malloc(sizeof(TruncBody));
 
@@ -1080,8 +1287,7 @@ pick_fault(const EmuFaults *f, bool *error, bool *malformed)
 	double		acc;
 
 	*error = *malformed = false;
-	if (f->hang_rate + f->reset_rate + f->error_rate + f->malformed_rate +
-		f->truncated_rate <= 0.0)
+	if (emu_faults_rate_sum(f) <= 0.0)
 		return ACT_RESPOND;
 	u = rng_double();
 	if (u < (acc = f->hang_rate))
@@ -1098,8 +1304,14 @@ pick_fault(const EmuFaults *f, bool *error, bool *malformed)
 		*malformed = true;
 		return ACT_RESPOND;
 	}
-	if (u < acc + f->truncated_rate)
+	if (u < (acc += f->truncated_rate))
 		return ACT_TRUNCATE;
+	if (u < (acc += f->oversized_rate))
+		return ACT_OVERSIZE;
+	if (u < (acc += f->big_headers_rate))
+		return ACT_BIG_HEADERS;
+	if (u < acc + f->drip_rate)
+		return ACT_DRIP;
 	return ACT_RESPOND;
 }
 
@@ -1307,11 +1519,14 @@ handle_provider(struct MHD_Connection *conn, EmuConn *x)
 		stat_add(k, EMU_STAT_RESETS, 1);
 	else if (inject_error)
 	{
+		int			status = emu_faults_error_status(&f, x->provider);
+
 		emu_buf_reset(&x->resp);
-		x->status = emu_error_body(x->provider, EMU_ERR_SERVER,
-								   emu_faults_error_status(&f, x->provider),
+		x->status = emu_error_body(x->provider, status == 403 ?
+								   EMU_ERR_FORBIDDEN : EMU_ERR_SERVER, status,
 								   NULL, x->request_id, &x->resp, &x->html);
-		stat_add(k, EMU_STAT_SERVER_ERRORS, 1);
+		stat_add(k, status == 403 ? EMU_STAT_CLIENT_ERRORS :
+				 EMU_STAT_SERVER_ERRORS, 1);
 	}
 	else
 	{
@@ -1336,6 +1551,21 @@ handle_provider(struct MHD_Connection *conn, EmuConn *x)
 		}
 		else if (x->act == ACT_TRUNCATE)
 			stat_add(k, EMU_STAT_TRUNCATED, 1);
+		else if (x->act == ACT_OVERSIZE)
+		{
+			x->fault_bytes = emu_faults_oversized_bytes(&f);
+			stat_add(k, EMU_STAT_OVERSIZED, 1);
+		}
+		else if (x->act == ACT_BIG_HEADERS)
+		{
+			x->fault_bytes = emu_faults_big_headers_bytes(&f);
+			stat_add(k, EMU_STAT_BIG_HEADERS, 1);
+		}
+		else if (x->act == ACT_DRIP)
+		{
+			x->fault_ms = emu_faults_drip_ms(&f);
+			stat_add(k, EMU_STAT_DRIPS, 1);
+		}
 		else
 			x->success = true;
 	}

@@ -18,7 +18,8 @@ static const char *const stat_names[EMU_STAT_COUNT] = {
 	"requests", "successes",
 	"rpm", "tpm", "itpm", "otpm", "rpd", "tpd",
 	"too_large", "insufficient_quota", "server_errors", "client_errors",
-	"resets", "hangs", "malformed", "truncated", "tokens_charged",
+	"resets", "hangs", "malformed", "truncated", "oversized", "big_headers",
+	"drips", "tokens_charged",
 	"prompt_tokens", "completion_tokens", "duplicates", "peak_concurrent",
 	"current_concurrent"
 };

@@ -38,6 +38,9 @@ typedef enum EmuStat
 	EMU_STAT_HANGS,				/* injected never-answered requests */
 	EMU_STAT_MALFORMED,			/* injected broken JSON */
 	EMU_STAT_TRUNCATED,			/* injected truncated bodies */
+	EMU_STAT_OVERSIZED,			/* injected oversized bodies */
+	EMU_STAT_BIG_HEADERS,		/* injected oversized headers */
+	EMU_STAT_DRIPS,				/* injected slow drips */
 	EMU_STAT_TOKENS_CHARGED,	/* all tokens taken from token buckets */
 	EMU_STAT_PROMPT_TOKENS,		/* usage reported in successes */
 	EMU_STAT_COMPLETION_TOKENS,

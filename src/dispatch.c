@@ -12,7 +12,12 @@
  *
  * The curl callbacks never ereport or palloc (a longjmp through libcurl is
  * undefined): the body grows with realloc up to aigov.max_response_bytes
- * and an overflow fails the transfer with CURLE_WRITE_ERROR.
+ * and an overflow fails the transfer with CURLE_WRITE_ERROR; the headers
+ * of one reply are capped at AIGOV_MAX_RESPONSE_HEADER_BYTES the same
+ * way.  Both end the job as response_too_large, never retried.  Since a
+ * worker may hold aigov.max_in_flight replies at once, it keeps no more
+ * calls in flight than AIGOV_RESPONSE_MEMORY_BUDGET holds replies of
+ * aigov.max_response_bytes (AigovDispatchCallBudget).
  *
  * Every socket a call opens passes the open-socket callback, which
  * refuses an address aigov.allowed_hosts does not allow (egress.c), so a
@@ -45,10 +50,23 @@
 
 int			aigov_request_timeout_ms = 60000;
 int			aigov_connect_timeout_ms = 5000;
-int			aigov_max_response_bytes = 8 * 1024 * 1024;
+int			aigov_max_response_bytes = 1024 * 1024;
 int			aigov_max_connections = 4096;
 
 #define EPOLL_BATCH 256
+
+/*
+ * What the reply buffers of one worker may take together: calls in flight
+ * times aigov.max_response_bytes.  The defaults (1000 calls of 1 MB) fit.
+ */
+#define AIGOV_RESPONSE_MEMORY_BUDGET	((int64) 1024 * 1024 * 1024)
+
+/*
+ * The most header bytes one reply may carry, status line and interim
+ * responses included.  Providers send a few kilobytes; a reply past this
+ * is not a provider's.
+ */
+#define AIGOV_MAX_RESPONSE_HEADER_BYTES (64 * 1024)
 
 static CURLM *multi = NULL;
 static int	epoll_fd = -1;
@@ -104,9 +122,9 @@ AigovDispatchDefineGucs(void)
 							NULL, &aigov_connect_timeout_ms, 5000, 100, 600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("aigov.max_response_bytes",
-							"Sets the largest provider response a worker accepts.",
-							"A larger response fails the call as a bad response.",
-							&aigov_max_response_bytes, 8 * 1024 * 1024, 1024,
+							"Sets the largest provider response body a worker accepts.",
+							"A larger response fails its job as response_too_large, without a retry.",
+							&aigov_max_response_bytes, 1024 * 1024, 1024,
 							256 * 1024 * 1024, PGC_SIGHUP, GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("aigov.max_connections",
@@ -143,7 +161,8 @@ write_cb(char *data, size_t size, size_t nmemb, void *userp)
 		size_t		cap = Max(job->response_cap * 2, job->response_len + n + 1);
 		char	   *grown;
 
-		cap = Max(cap, 4096);
+		/* never more than the cap allows, whatever the doubling says */
+		cap = Min(Max(cap, 4096), (size_t) aigov_max_response_bytes + 1);
 		grown = realloc(job->response, cap);
 		if (grown == NULL)
 		{
@@ -165,6 +184,12 @@ header_cb(char *line, size_t size, size_t nitems, void *userp)
 	AigovJob   *job = (AigovJob *) userp;
 	size_t		n = size * nitems;
 
+	job->header_bytes += n;
+	if (job->header_bytes > AIGOV_MAX_RESPONSE_HEADER_BYTES)
+	{
+		job->headers_overflow = true;
+		return 0;				/* curl fails the transfer */
+	}
 	if (job->header_clock_us == 0)
 		job->header_clock_us = wall_clock_us();
 	aigov_protocol_header_line(job->style, line, n, job->header_clock_us,
@@ -368,6 +393,8 @@ AigovDispatchSend(AigovJob *job, const char *url, const char *auth_header,
 	job->response = NULL;
 	job->response_len = job->response_cap = 0;
 	job->response_overflow = false;
+	job->header_bytes = 0;
+	job->headers_overflow = false;
 	job->header_clock_us = 0;
 	job->transport_error = AIGOV_TRANSPORT_NONE;
 	job->http_status = 0;
@@ -403,6 +430,37 @@ AigovDispatchSend(AigovJob *job, const char *url, const char *auth_header,
 	dlist_push_tail(&wire, &job->wire_node);
 }
 
+/*
+ * AigovDispatchCallBudget
+ *		How many calls a worker may keep in flight: the configured number,
+ *		lowered so that as many replies of aigov.max_response_bytes fit in
+ *		AIGOV_RESPONSE_MEMORY_BUDGET.  Logs a warning once per setting that
+ *		is lowered.
+ */
+int
+AigovDispatchCallBudget(int configured)
+{
+	static int	warned_configured = 0;
+	static int	warned_bytes = 0;
+	int64		fit = AIGOV_RESPONSE_MEMORY_BUDGET / Max(aigov_max_response_bytes, 1);
+
+	if ((int64) configured <= fit)
+		return configured;
+	if (warned_configured != configured || warned_bytes != aigov_max_response_bytes)
+	{
+		ereport(WARNING,
+				(errmsg("aigov keeps at most %d calls in flight per worker, not %d",
+						(int) fit, configured),
+				 errdetail("%d replies of up to %d bytes (aigov.max_response_bytes) would need more than %lld bytes of memory.",
+						   configured, aigov_max_response_bytes,
+						   (long long) AIGOV_RESPONSE_MEMORY_BUDGET),
+				 errhint("Lower \"aigov.max_in_flight\" or \"aigov.max_response_bytes\".")));
+		warned_configured = configured;
+		warned_bytes = aigov_max_response_bytes;
+	}
+	return (int) fit;
+}
+
 int
 AigovDispatchInFlight(void)
 {
@@ -422,8 +480,10 @@ transport_error_of(AigovJob *job, CURLcode rc)
 			return AIGOV_TRANSPORT_NONE;
 		case CURLE_OPERATION_TIMEDOUT:
 			return AIGOV_TRANSPORT_TIMEOUT;
-		case CURLE_WRITE_ERROR:
 		case CURLE_FILESIZE_EXCEEDED:
+			/* the announced Content-Length is over the cap */
+			return AIGOV_TRANSPORT_TOO_LARGE;
+		case CURLE_WRITE_ERROR:
 		case CURLE_PARTIAL_FILE:
 			return AIGOV_TRANSPORT_TRUNCATED;
 		default:
@@ -452,12 +512,19 @@ collect_done(dlist_head *done)
 		curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **) &job);
 		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &job->http_status);
 		job->transport_error = transport_error_of(job, msg->data.result);
-		if (job->response_overflow)
-			job->transport_error = AIGOV_TRANSPORT_TRUNCATED;
-		if (msg->data.result != CURLE_OK)
-			strlcpy(job->transport_message,
-					job->response_overflow ? "response exceeds aigov.max_response_bytes"
-					: curl_easy_strerror(msg->data.result),
+		if (job->response_overflow || job->headers_overflow)
+			job->transport_error = AIGOV_TRANSPORT_TOO_LARGE;
+		if (job->headers_overflow)
+			snprintf(job->transport_message, sizeof(job->transport_message),
+					 "response headers exceed %d bytes",
+					 AIGOV_MAX_RESPONSE_HEADER_BYTES);
+		else if (job->response_overflow ||
+				 msg->data.result == CURLE_FILESIZE_EXCEEDED)
+			snprintf(job->transport_message, sizeof(job->transport_message),
+					 "response exceeds aigov.max_response_bytes (%d bytes)",
+					 aigov_max_response_bytes);
+		else if (msg->data.result != CURLE_OK)
+			strlcpy(job->transport_message, curl_easy_strerror(msg->data.result),
 					sizeof(job->transport_message));
 		job->finished_at = GetCurrentTimestamp();
 		if (job->header_clock_us == 0)

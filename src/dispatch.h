@@ -28,6 +28,7 @@ extern void AigovDispatchSend(AigovJob *job, const char *url,
 							  const char *auth_header,
 							  const char *extra_header);
 extern int	AigovDispatchInFlight(void);
+extern int	AigovDispatchCallBudget(int configured);
 extern bool AigovDispatchWait(long timeout_ms, dlist_head *done);
 extern void AigovDispatchAbortAll(dlist_head *aborted);
 extern void AigovDispatchReleaseTransfer(AigovJob *job);

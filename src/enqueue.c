@@ -31,12 +31,14 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/numeric.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
 #include "aigov.h"
 #include "pgutil.h"
 #include "quota.h"
+#include "request_fields.h"
 #include "roles.h"
 #include "shmem.h"
 #include "tokens.h"
@@ -358,6 +360,110 @@ estimate_body(Jsonb *body, AigovTokenEstimate *est)
 }
 
 /*
+ * json_type_of
+ *		The JSON type of a jsonb value as the pure checkers name it, and for
+ *		a number its text (palloc'd) in *number.
+ */
+static AigovJsonType
+json_type_of(const JsonbValue *v, char **number)
+{
+	*number = NULL;
+	switch (v->type)
+	{
+		case jbvNull:
+			return AIGOV_JSON_NULL;
+		case jbvString:
+			return AIGOV_JSON_STRING;
+		case jbvBool:
+			return v->val.boolean ? AIGOV_JSON_TRUE : AIGOV_JSON_FALSE;
+		case jbvNumeric:
+			*number = DatumGetCString(DirectFunctionCall1(numeric_out,
+														  NumericGetDatum(v->val.numeric)));
+			return strpbrk(*number, ".eE") != NULL ? AIGOV_JSON_REAL :
+				AIGOV_JSON_INTEGER;
+		case jbvBinary:
+			return JsonContainerIsArray(v->val.binary.data) ? AIGOV_JSON_ARRAY :
+				AIGOV_JSON_OBJECT;
+		default:
+			return AIGOV_JSON_OBJECT;
+	}
+}
+
+/*
+ * check_body_fields
+ *		Holds every top-level field of a body to the allow-list of
+ *		request_fields.c and returns the number of choices it asks for
+ *		("n", 1 when absent).  Raises an error for a field that is not
+ *		forwarded, for "stream": true and for a bad "n".
+ */
+static int64
+check_body_fields(Jsonb *body)
+{
+	JsonbIterator *it = JsonbIteratorInit(&body->root);
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	char	   *key = NULL;
+	int			keylen = 0;
+	int64		n = 1;
+
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		char	   *number;
+		AigovJsonType type;
+		AigovFieldStatus st;
+
+		if (tok == WJB_KEY)
+		{
+			key = v.val.string.val;
+			keylen = v.val.string.len;
+			continue;
+		}
+		if (tok != WJB_VALUE || key == NULL)
+			continue;
+		type = json_type_of(&v, &number);
+		st = aigov_request_field_check(key, (size_t) keylen, type, number, &n);
+		switch (st)
+		{
+			case AIGOV_FIELD_OK:
+				break;
+			case AIGOV_FIELD_UNKNOWN:
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("request body field \"%.*s\" is not supported",
+								Min(keylen, 64), key),
+						 errdetail("OpenAI-style providers receive the body as it is, so aigov accepts only the chat-completions fields listed in its SQL reference."),
+						 errhint("Remove the field from the body.")));
+				break;
+			case AIGOV_FIELD_STREAM:
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("streaming replies are not supported"),
+						 errdetail("aigov stores each reply whole; read it with aigov.result() or aigov.wait()."),
+						 errhint("Remove \"stream\" from the body, or set it to false.")));
+				break;
+			case AIGOV_FIELD_BAD_STREAM:
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("request body has an invalid \"stream\""),
+						 errdetail("\"stream\" must be false or absent.")));
+				break;
+			case AIGOV_FIELD_BAD_N:
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("request body has an invalid \"n\""),
+						 errdetail("\"n\" must be an integer from 1 to %d.",
+								   AIGOV_REQUEST_MAX_N),
+						 errhint("Ask for fewer choices, or submit several jobs.")));
+				break;
+		}
+		if (number != NULL)
+			pfree(number);
+		key = NULL;
+	}
+	return n;
+}
+
+/*
  * check_tenant
  *		Refuses an unknown or disabled tenant and reads its effective
  *		quota (its own overrides, else its tier's).  Caller is connected to
@@ -489,8 +595,9 @@ check_workload_class(const char *workload_class)
 /*
  * AigovValidateJob
  *		Checks everything about a new job that can be wrong: its tenant,
- *		body, model, output budget, task type and workload class.  Returns
- *		the estimated tokens (prompt plus output budget) and the model,
+ *		body (its fields included), model, output budget, task type and
+ *		workload class.  Returns the estimated tokens (prompt plus output
+ *		budget, times the choices asked for) and the model,
  *		and, when asked, the prompt's share of the estimate and the prompt
  *		as a character-based provider limiter counts it.
  *		Raises an error for anything bad.  Used by the enqueue trigger and,
@@ -507,6 +614,7 @@ AigovValidateJob(const char *tenant_id, Jsonb *body, const char *task_type,
 	char	   *model;
 	int64		output_limit;
 	int64		output_budget;
+	int64		choices;
 	int			ti;
 	int			mi;
 
@@ -518,6 +626,7 @@ AigovValidateJob(const char *tenant_id, Jsonb *body, const char *task_type,
 				 errhint("Omit it to use \"chat\", or name a task type of aigov.compat.")));
 
 	estimate_body(body, &est);
+	choices = check_body_fields(body);
 	model = body_model(body);
 	if (model == NULL)			/* the estimator checked it already */
 		elog(ERROR, "request body lost its model");
@@ -572,6 +681,8 @@ AigovValidateJob(const char *tenant_id, Jsonb *body, const char *task_type,
 		output_budget = est.max_output_tokens;
 	else
 		output_budget = Min((int64) aigov_default_max_tokens, output_limit);
+	/* each of the n choices may use the whole budget (and is billed so) */
+	output_budget *= choices;
 
 	*model_out = model;
 	if (prompt_out != NULL)

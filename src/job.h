@@ -78,6 +78,8 @@ typedef struct AigovJob
 	size_t		response_len;
 	size_t		response_cap;
 	bool		response_overflow;
+	size_t		header_bytes;	/* of this reply so far */
+	bool		headers_overflow;	/* over the header cap */
 	AigovRateHeaders rate;
 	int64		header_clock_us;	/* arrival of the first header */
 	TimestampTz started_at;

@@ -8,8 +8,15 @@
  *     its failure count does not move;
  *   - a key out of credit is taken out of rotation and the job goes back
  *     to the queue at once, for another key;
- *   - a key that fails authentication is taken out of rotation and the job
- *     fails (another key of the same account would fail the same way);
+ *   - a key that fails authentication (401, or a provider's invalid-key
+ *     code) is taken out of rotation and the job fails (another key of the
+ *     same account would fail the same way);
+ *   - a 403 (forbidden: a valid key without access to this) fails the job
+ *     and counts toward the key's breaker, but never disables the key: a
+ *     shared key must not leave rotation for everyone over one request;
+ *   - a reply over aigov.max_response_bytes (or with headers over the
+ *     header cap) fails the job at once: another call would be billed
+ *     again and most likely be as large;
  *   - a request too large or refused as malformed fails at once;
  *   - overloads, 5xx, timeouts, connection failures and unreadable replies
  *     are transient: the job retries after a jittered exponential backoff
@@ -17,7 +24,8 @@
  *   - a job whose next allowed call falls after its deadline expires now,
  *     instead of waiting to expire.
  * Only what the classifier marks as the provider's failure (5xx, overload,
- * timeouts, connection failures) moves the breaker; rate limits never do.
+ * timeouts, connection failures, 403s, oversized replies) moves the
+ * breaker; rate limits never do.
  *
  * IDENTIFICATION
  *	  src/outcome.c
@@ -98,6 +106,12 @@ decide_job(const AigovOutcomeInput *in, AigovOutcome *out)
 		case AIGOV_CLASS_REQUEST_TOO_LARGE:
 			out->state = AIGOV_JOB_FAILED;
 			out->error_http_status = 413;
+			break;
+
+		case AIGOV_CLASS_FORBIDDEN:
+		case AIGOV_CLASS_RESPONSE_TOO_LARGE:
+			out->state = AIGOV_JOB_FAILED;
+			out->error_http_status = 502;
 			break;
 
 		case AIGOV_CLASS_CLIENT_ERROR:

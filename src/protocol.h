@@ -99,10 +99,15 @@ typedef enum AigovErrorClass
 	AIGOV_CLASS_CONNECTION,
 	AIGOV_CLASS_CLIENT_ERROR,
 	AIGOV_CLASS_AUTH,
-	AIGOV_CLASS_BAD_RESPONSE	/* 2xx with a malformed/truncated body */
+	AIGOV_CLASS_BAD_RESPONSE,	/* 2xx with a malformed/truncated body */
+	AIGOV_CLASS_FORBIDDEN,		/* 403 that is not an invalid key: the key may
+								 * not do this; it stays in rotation */
+	AIGOV_CLASS_RESPONSE_TOO_LARGE	/* reply body or headers over our caps:
+									 * never retried (it would be billed
+									 * again) */
 } AigovErrorClass;
 
-#define AIGOV_CLASS_COUNT	(AIGOV_CLASS_BAD_RESPONSE + 1)
+#define AIGOV_CLASS_COUNT	(AIGOV_CLASS_RESPONSE_TOO_LARGE + 1)
 
 /* Transport outcomes the dispatcher maps libcurl's codes to. */
 typedef enum AigovTransportError
@@ -110,7 +115,8 @@ typedef enum AigovTransportError
 	AIGOV_TRANSPORT_NONE = 0,	/* an HTTP response arrived */
 	AIGOV_TRANSPORT_TIMEOUT,	/* CURLE_OPERATION_TIMEDOUT */
 	AIGOV_TRANSPORT_CONNECTION, /* resolve/connect/TLS/send/recv errors */
-	AIGOV_TRANSPORT_TRUNCATED	/* body cut short or over the size cap */
+	AIGOV_TRANSPORT_TRUNCATED,	/* body cut short */
+	AIGOV_TRANSPORT_TOO_LARGE	/* body or headers over the size caps */
 } AigovTransportError;
 
 /* Token usage in the provider's own counting, normalised (docs/providers.md §7). */
@@ -134,7 +140,9 @@ typedef struct AigovClassification
 	bool		breaker_failure;	/* counts toward the circuit breaker */
 	char		message[256];	/* provider's message: truncated, control
 								 * characters blanked, key-like tokens
-								 * redacted; NUL-terminated */
+								 * redacted; NUL-terminated.  Only a JSON
+								 * reply's own message: no byte of a body that
+								 * is not JSON is ever copied */
 	char		code[64];		/* provider code/type/quotaId, if any */
 	AigovUsage	usage;			/* filled on success when reported */
 } AigovClassification;

@@ -297,7 +297,7 @@ classify_error(int status, const AigovRateHeaders *h, json_t *root,
 	if (e.message != NULL)
 		aigov_protocol_set_message(out, e.message, e.message_len);
 	else if (root == NULL)
-		aigov_protocol_set_raw_message(out, body, len);
+		aigov_protocol_set_not_json(out, len);
 	aigov_protocol_set_code(out, e.error_code != NULL ? e.error_code : e.type);
 
 	out->cls = aigov_protocol_status_class(status);
@@ -311,9 +311,13 @@ classify_error(int status, const AigovRateHeaders *h, json_t *root,
 		/* no credit, or a user-set spend limit: no retry will help */
 		out->cls = AIGOV_CLASS_INSUFFICIENT_QUOTA;
 	}
-	else if (str_eq(e.type, "authentication_error") ||
-			 str_eq(e.type, "permission_error"))
+	else if (str_eq(e.type, "authentication_error"))
 		out->cls = AIGOV_CLASS_AUTH;
+	else if (str_eq(e.type, "permission_error"))
+	{
+		/* the key is valid but may not do this: not a reason to disable it */
+		out->cls = AIGOV_CLASS_FORBIDDEN;
+	}
 	else if (str_eq(e.type, "request_too_large") ||
 			 (status == 400 &&
 			  aigov_protocol_contains(e.message, "prompt is too long")))
@@ -456,7 +460,7 @@ classify_success(const AigovRateHeaders *h, const char *body, size_t len,
 	if (!json_is_object(root))
 	{
 		set_bad(out, "invalid_json");
-		aigov_protocol_set_raw_message(out, body, len);
+		aigov_protocol_set_not_json(out, len);
 	}
 	else if (json_is_object(json_object_get(root, "error")))
 	{

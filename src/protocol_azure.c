@@ -39,9 +39,10 @@
  * api_version_of
  *		The api-version a base_url's query names, copied to buf; the default
  *		when it names none.  *base_len is the length of the URL before its
- *		query, without trailing slashes.
+ *		query, without trailing slashes.  False when the named version does
+ *		not fit buf: it is refused, never cut or replaced by the default.
  */
-static void
+static bool
 api_version_of(const char *base_url, size_t *base_len, char *buf, size_t size)
 {
 	const char *query = strchr(base_url, '?');
@@ -54,7 +55,7 @@ api_version_of(const char *base_url, size_t *base_len, char *buf, size_t size)
 	*base_len = n;
 	snprintf(buf, size, "%s", AIGOV_AZURE_API_VERSION);
 	if (query == NULL)
-		return;
+		return true;
 	for (p = query + 1; *p != '\0';)
 	{
 		size_t		plen = strcspn(p, "&");
@@ -63,17 +64,17 @@ api_version_of(const char *base_url, size_t *base_len, char *buf, size_t size)
 		{
 			size_t		vlen = plen - 12;
 
-			if (vlen < size)
-			{
-				memcpy(buf, p + 12, vlen);
-				buf[vlen] = '\0';
-			}
-			return;
+			if (vlen >= size)
+				return false;
+			memcpy(buf, p + 12, vlen);
+			buf[vlen] = '\0';
+			return true;
 		}
 		p += plen;
 		if (*p == '&')
 			p++;
 	}
+	return true;
 }
 
 /* Appends s to buf at *pos, percent-escaping all but unreserved bytes. */
@@ -125,7 +126,13 @@ azure_build_request(const char *base_url, const char *model, const char *body,
 				 "an Azure request needs a deployment (the job's model)");
 		return AIGOV_TRANSLATE_BAD_JSON;
 	}
-	api_version_of(base_url, &base_len, version, sizeof(version));
+	if (!api_version_of(base_url, &base_len, version, sizeof(version)))
+	{
+		snprintf(out->detail, sizeof(out->detail),
+				 "the api-version of the provider's base_url is longer than %zu bytes",
+				 sizeof(version) - 1);
+		return AIGOV_TRANSLATE_UNSUPPORTED;
+	}
 	n = snprintf(url, sizeof(url), "%.*s/openai/deployments/",
 				 (int) base_len, base_url);
 	if (n < 0 || (size_t) n >= sizeof(url))

@@ -39,7 +39,9 @@ static const char *const class_names[AIGOV_CLASS_COUNT] = {
 	"connection",
 	"client_error",
 	"auth",
-	"bad_response"
+	"bad_response",
+	"forbidden",
+	"response_too_large"
 };
 
 /* ------------------------------------------------------------- headers */
@@ -289,8 +291,9 @@ aigov_protocol_status_class(int http_status)
 	switch (http_status)
 	{
 		case 401:
-		case 403:
 			return AIGOV_CLASS_AUTH;
+		case 403:
+			return AIGOV_CLASS_FORBIDDEN;
 		case 402:
 			return AIGOV_CLASS_INSUFFICIENT_QUOTA;
 		case 408:
@@ -369,6 +372,16 @@ finish(const AigovRateHeaders *h, int64_t now_us, AigovClassification *out)
 		case AIGOV_CLASS_BAD_RESPONSE:
 			out->retryable = true;
 			break;
+		case AIGOV_CLASS_FORBIDDEN:
+			/* a valid key refused: the breaker's business, not a disable */
+			out->breaker_failure = true;
+			out->retry_at_us = 0;
+			return;
+		case AIGOV_CLASS_RESPONSE_TOO_LARGE:
+			/* a provider's misbehaviour, but another call is billed again */
+			out->breaker_failure = true;
+			out->retry_at_us = 0;
+			return;
 	}
 	if (out->retryable && out->retry_at_us == 0 && h != NULL &&
 		h->retry_after_us > now_us)
@@ -384,7 +397,8 @@ finish(const AigovRateHeaders *h, int64_t now_us, AigovClassification *out)
 
 /*
  * Classify one provider reply.  transport_error is an AigovTransportError;
- * a timeout or connection failure wins over whatever status was seen.  A
+ * a timeout, a reply over the size caps or a connection failure wins over
+ * whatever status was seen.  A
  * truncated transfer with a success (or no) status is a bad_response; with
  * an error status the status and headers still tell what happened, so the
  * partial body is classified as usual.  h may be NULL (no headers).  *out
@@ -411,6 +425,11 @@ aigov_protocol_classify(AigovApiStyle style, int transport_error,
 	{
 		out->cls = AIGOV_CLASS_TIMEOUT;
 		aigov_protocol_set_code(out, "timeout");
+	}
+	else if (transport_error == AIGOV_TRANSPORT_TOO_LARGE)
+	{
+		out->cls = AIGOV_CLASS_RESPONSE_TOO_LARGE;
+		aigov_protocol_set_code(out, "response_too_large");
 	}
 	else if (transport_error != AIGOV_TRANSPORT_NONE &&
 			 transport_error != AIGOV_TRANSPORT_TRUNCATED)

@@ -237,7 +237,7 @@ classify_error(int status, const AigovRateHeaders *h, json_t *root,
 	if (e.message != NULL)
 		aigov_protocol_set_message(out, e.message, e.message_len);
 	else if (root == NULL)
-		aigov_protocol_set_raw_message(out, body, len);
+		aigov_protocol_set_not_json(out, len);
 	aigov_protocol_set_code(out, e.status);
 
 	out->cls = aigov_protocol_status_class(status);
@@ -416,7 +416,7 @@ classify_success(const AigovRateHeaders *h, const char *body, size_t len,
 	{
 		set_bad(out, "invalid_json");
 		if (!stream)
-			aigov_protocol_set_raw_message(out, body, len);
+			aigov_protocol_set_not_json(out, len);
 	}
 	else if (st.error != NULL)
 	{

@@ -78,8 +78,8 @@ extern bool aigov_protocol_ci_equal(const char *a, size_t alen,
 									const char *lit);
 extern void aigov_protocol_set_message(AigovClassification *out,
 									   const char *msg, size_t len);
-extern void aigov_protocol_set_raw_message(AigovClassification *out,
-										   const char *body, size_t len);
+extern void aigov_protocol_set_not_json(AigovClassification *out,
+										size_t len);
 extern void aigov_protocol_set_code(AigovClassification *out,
 									const char *code);
 

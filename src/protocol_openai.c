@@ -374,7 +374,7 @@ classify_error(int status, const AigovRateHeaders *h, json_t *root,
 	if (e.message != NULL)
 		aigov_protocol_set_message(out, e.message, e.message_len);
 	else if (root == NULL)
-		aigov_protocol_set_raw_message(out, body, len);
+		aigov_protocol_set_not_json(out, len);
 	aigov_protocol_set_code(out, e.code[0] != '\0' ? e.code : e.type);
 
 	out->cls = aigov_protocol_status_class(status);
@@ -551,7 +551,7 @@ classify_success(const AigovRateHeaders *h, const char *body, size_t len,
 	if (!json_is_object(root))
 	{
 		set_bad(out, "invalid_json");
-		aigov_protocol_set_raw_message(out, body, len);
+		aigov_protocol_set_not_json(out, len);
 	}
 	else if (json_is_array(json_object_get(root, "choices")))
 	{

@@ -248,16 +248,23 @@ aigov_protocol_seconds_after(const char *text, const char *marker)
 
 /*
  * Message for a body that is not JSON (an HTML error page from a proxy,
- * say): its first bytes, cleaned, are still better than nothing.
+ * an internal admin page behind a wrong base_url): none of its bytes are
+ * kept, since whatever answered may not be the provider and its page may
+ * hold what the tenant must not read.  The message says only that and the
+ * body's size; the HTTP status and the class tell the rest.
  */
 void
-aigov_protocol_set_raw_message(AigovClassification *out, const char *body,
-							   size_t len)
+aigov_protocol_set_not_json(AigovClassification *out, size_t len)
 {
-	if (body != NULL && len > 0)
-		copy_clean(out->message, sizeof(out->message), body,
-				   len < sizeof(out->message) ? len : sizeof(out->message),
-				   true);
+	if (len == 0)
+		snprintf(out->message, sizeof(out->message),
+				 "the provider's reply has no body");
+	else
+		snprintf(out->message, sizeof(out->message),
+				 "the provider's reply is not JSON (%zu bytes, not stored)",
+				 len);
+	if (out->code[0] == '\0')
+		aigov_protocol_set_code(out, "not_json");
 }
 
 /* ---------------------------------------------------------------- JSON */

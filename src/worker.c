@@ -98,6 +98,8 @@ typedef struct CycleWork
 	bool		need_reload;
 	bool		sweep_orphans;
 	bool		sweep_expired;
+	int			max_in_flight;	/* aigov.max_in_flight, within the memory
+								 * budget of replies (dispatch.c) */
 	int			free_slots;
 	int			threshold;		/* free slots worth a claim */
 	uint64		config_generation;
@@ -404,8 +406,9 @@ decide_work(WorkerLoop *loop, TimestampTz now, CycleWork *w)
 	if (loop->draining && now >= loop->drain_until && AigovDispatchInFlight() > 0)
 		abandon_calls();
 
-	w->free_slots = aigov_max_in_flight - AigovDispatchInFlight();
-	w->threshold = Max(1, Min(aigov_claim_batch, aigov_max_in_flight / 8));
+	w->max_in_flight = AigovDispatchCallBudget(aigov_max_in_flight);
+	w->free_slots = w->max_in_flight - AigovDispatchInFlight();
+	w->threshold = Max(1, Min(aigov_claim_batch, w->max_in_flight / 8));
 	w->want_claim = !loop->draining && loop->work_maybe && w->free_slots >= w->threshold;
 	w->flush_due = AigovCompletionsPending() > 0 &&
 		(AigovCompletionsPending() >= aigov_claim_batch ||
@@ -557,7 +560,7 @@ sleep_until_needed(WorkerLoop *loop, const CycleWork *w, TimestampTz next_due)
 		timeout = Max(0, (AigovCompletionsOldest() +
 						  (int64) aigov_flush_interval_ms * 1000 - now) / 1000);
 	else if (loop->work_maybe && !loop->draining &&
-			 aigov_max_in_flight - AigovDispatchInFlight() >= w->threshold)
+			 w->max_in_flight - AigovDispatchInFlight() >= w->threshold)
 		timeout = 0;
 	else
 		timeout = Max(0, (Min(loop->next_poll, loop->next_orphan_check) - now + 999) / 1000);

@@ -382,6 +382,27 @@ check "fault: 502 is an HTML page" eval 'status_is 502 && hdr_matches content-ty
 admin faults '{"key":"k-fault","clear":true,"error_rate":1,"error_status":503}'
 openai sk-it-fault "$(chat x)"
 check "fault: 503 in OpenAI shape" eval 'status_is 503 && has "\"code\":\"server_is_overloaded\""'
+admin faults '{"key":"k-fault","clear":true,"error_rate":1,"error_status":403}'
+openai sk-it-fault "$(chat x)"
+check "fault: 403 in OpenAI shape" eval 'status_is 403 && has "\"code\":\"unsupported_country_region_territory\""'
+admin faults '{"key":"k-fault","clear":true,"oversized_rate":1,"oversized_bytes":300000}'
+openai sk-it-fault "$(chat 'big one')"
+check "fault: oversized body is valid JSON of the asked size" eval 'status_is 200 && [ "$(wc -c < "$TMP/b")" = 300000 ] && has "echo: big one" && [ "$(tail -c 2 "$TMP/b")" = "\"}" ] && has ",\"emu_padding\":\"xxxx"'
+admin faults '{"key":"k-fault","clear":true,"big_headers_rate":1,"big_headers_bytes":200000}'
+openai sk-it-fault "$(chat 'headers')"
+HB=$(wc -c < "$TMP/h")
+check "fault: oversized headers, then the reply" eval 'status_is 200 && [ "$HB" -ge 200000 ] && grep -qi "^x-emu-padding-0: xxx" "$TMP/h" && has "echo: headers"'
+admin faults '{"key":"k-fault","clear":true,"drip_rate":1,"drip_ms":200}'
+openai sk-it-fault "$(chat x)" --max-time 1
+DRIPPED=$(wc -c < "$TMP/b")
+check "fault: slow drip sends a byte per drip_ms (curl timeout 28)" eval '[ "$RC" = 28 ] && status_is 200 && [ "$DRIPPED" -ge 2 ] && [ "$DRIPPED" -le 10 ]'
+admin faults '{"key":"k-fault","clear":true,"drip_rate":1,"drip_ms":1}'
+openai sk-it-fault "$(chat 'drip')"
+check "fault: a fast drip delivers the whole reply" eval 'status_is 200 && has "echo: drip" && [ "$RC" = 0 ]'
+admin faults '{"key":"k-fault","clear":true,"drip_rate":0.5,"oversized_rate":0.6}'
+check "admin: new fault rates count in the sum" eval 'status_is 400 && has "more than 1"'
+admin faults '{"key":"k-fault","clear":true,"error_status":404}'
+check "admin: error_status names the statuses it takes" eval 'status_is 400 && has "403, 500, 502, 503 or 529"'
 admin faults '{"key":"k-fault","clear":true,"no_ratelimit_headers":true}'
 openai sk-it-fault "$(chat x)"
 check "fault: no rate-limit headers mode" eval 'status_is 200 && ! grep -qi "^x-ratelimit" "$TMP/h"'
@@ -407,6 +428,7 @@ for i in $(seq 1 50); do
 done
 check "stats: hung request counted and released after the client left" eval '[ "$(stat k-fault hangs)" = 1 ] && [ "$(stat k-fault current_concurrent)" = 0 ]'
 check "stats: resets, truncated, malformed, server_errors" eval '[ "$(stat k-fault resets)" = 1 ] && [ "$(stat k-fault truncated)" = 1 ] && [ "$(stat k-fault malformed)" = 1 ] && [ "$(stat k-fault server_errors)" = 2 ]'
+check "stats: oversized, big_headers, drips" eval '[ "$(stat k-fault oversized)" = 1 ] && [ "$(stat k-fault big_headers)" = 1 ] && [ "$(stat k-fault drips)" = 2 ]'
 check "stats: 429s by dimension" eval '[ "$(stat k-rpm rpm)" = 1 ] && [ "$(stat k-tpm tpm)" = 1 ] && [ "$(stat k-tpm too_large)" = 1 ] && [ "$(stat k-rpd rpd)" = 1 ] && [ "$(stat a-otpm otpm)" = 1 ] && [ "$(stat a-itpm itpm)" = 1 ] && [ "$(stat k-bill insufficient_quota)" = 1 ]'
 
 admin reset '{}'

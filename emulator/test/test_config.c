@@ -237,6 +237,56 @@ test_faults_apply(void **state)
 	assert_true(f.no_ratelimit_headers);
 }
 
+/* The size and pace faults: defaults, bounds, the shared rate budget. */
+static void
+test_size_and_pace_faults(void **state)
+{
+	EmuFaults	f;
+	EmuBuf		b;
+	char		err[256];
+	json_t	   *j;
+
+	(void) state;
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(emu_faults_oversized_bytes(&f), EMU_OVERSIZED_BYTES);
+	assert_int_equal(emu_faults_big_headers_bytes(&f), EMU_BIG_HEADERS_BYTES);
+	assert_int_equal(emu_faults_drip_ms(&f), EMU_DRIP_MS);
+
+	j = json_loads("{\"oversized_rate\":0.2,\"oversized_bytes\":5000,"
+				   "\"big_headers_rate\":0.3,\"big_headers_bytes\":70000,"
+				   "\"drip_rate\":0.5,\"drip_ms\":20,\"error_rate\":0,"
+				   "\"error_status\":403}", 0, NULL);
+	assert_true(emu_faults_apply_json(j, &f, err, sizeof(err)));
+	json_decref(j);
+	assert_int_equal(emu_faults_oversized_bytes(&f), 5000);
+	assert_int_equal(emu_faults_big_headers_bytes(&f), 70000);
+	assert_int_equal(emu_faults_drip_ms(&f), 20);
+	assert_int_equal(f.error_status, 403);
+	assert_true(emu_faults_rate_sum(&f) > 0.99 && emu_faults_rate_sum(&f) < 1.01);
+
+	/* the new rates share the budget of 1 with the old ones */
+	j = json_loads("{\"reset_rate\":0.1}", 0, NULL);
+	assert_false(emu_faults_apply_json(j, &f, err, sizeof(err)));
+	assert_non_null(strstr(err, "more than 1"));
+	json_decref(j);
+
+	/* sizes are bounded */
+	j = json_loads("{\"oversized_bytes\":1073741825}", 0, NULL);
+	assert_false(emu_faults_apply_json(j, &f, err, sizeof(err)));
+	assert_non_null(strstr(err, "oversized_bytes"));
+	json_decref(j);
+	j = json_loads("{\"big_headers_bytes\":-1}", 0, NULL);
+	assert_false(emu_faults_apply_json(j, &f, err, sizeof(err)));
+	json_decref(j);
+	assert_int_equal(emu_faults_oversized_bytes(&f), 5000);
+
+	emu_buf_init(&b);
+	emu_faults_render(&f, &b);
+	assert_non_null(strstr(b.data, "\"oversized_rate\":0.2,\"oversized_bytes\":5000"));
+	assert_non_null(strstr(b.data, "\"drip_rate\":0.5,\"drip_ms\":20"));
+	emu_buf_free(&b);
+}
+
 static void
 test_limits_apply_and_render(void **state)
 {
@@ -305,6 +355,7 @@ main(void)
 		cmocka_unit_test(test_azure_config),
 		cmocka_unit_test(test_bad_configs),
 		cmocka_unit_test(test_faults_apply),
+		cmocka_unit_test(test_size_and_pace_faults),
 		cmocka_unit_test(test_limits_apply_and_render),
 		cmocka_unit_test(test_load_file),
 	};

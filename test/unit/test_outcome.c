@@ -30,7 +30,9 @@ call(AigovErrorClass cls, int http_status, int failures)
 	in.breaker_failure = (cls == AIGOV_CLASS_OVERLOADED ||
 						  cls == AIGOV_CLASS_SERVER_ERROR ||
 						  cls == AIGOV_CLASS_TIMEOUT ||
-						  cls == AIGOV_CLASS_CONNECTION);
+						  cls == AIGOV_CLASS_CONNECTION ||
+						  cls == AIGOV_CLASS_FORBIDDEN ||
+						  cls == AIGOV_CLASS_RESPONSE_TOO_LARGE);
 	in.failures = failures;
 	in.max_attempts = 5;
 	in.deadline_us = 0;
@@ -266,6 +268,51 @@ test_deadline(void **state)
 	assert_int_equal(out.failures, 1);
 }
 
+/*
+ * A 403 fails the job and counts against the key's breaker, but leaves the
+ * key in rotation: one tenant's forbidden request must not take a shared
+ * key away from everyone.
+ */
+static void
+test_forbidden_fails_without_disabling(void **state)
+{
+	AigovOutcomeInput in = call(AIGOV_CLASS_FORBIDDEN, 403, 0);
+	AigovOutcome out;
+
+	(void) state;
+	aigov_outcome_decide(&in, &out);
+	assert_int_equal(out.state, AIGOV_JOB_FAILED);
+	assert_false(out.disable_key);
+	assert_int_equal(out.error_http_status, 502);
+	assert_int_equal(out.failures, 0);
+	assert_int_equal(out.not_before_us, 0);
+	assert_int_equal(out.key_effect, AIGOV_KEY_RELEASE);
+	assert_int_equal(out.breaker, AIGOV_BREAKER_FAILURE);
+}
+
+/*
+ * A reply over the size cap fails at its first occurrence: a retry would
+ * be billed again.  Contrast with bad_response, which is retried.
+ */
+static void
+test_response_too_large_is_not_retried(void **state)
+{
+	AigovOutcomeInput in = call(AIGOV_CLASS_RESPONSE_TOO_LARGE, 200, 0);
+	AigovOutcome out;
+
+	(void) state;
+	aigov_outcome_decide(&in, &out);
+	assert_int_equal(out.state, AIGOV_JOB_FAILED);
+	assert_int_equal(out.failures, 0);
+	assert_int_equal(out.error_http_status, 502);
+	assert_false(out.disable_key);
+	assert_int_equal(out.breaker, AIGOV_BREAKER_FAILURE);
+
+	in = call(AIGOV_CLASS_BAD_RESPONSE, 200, 0);
+	aigov_outcome_decide(&in, &out);
+	assert_int_equal(out.state, AIGOV_JOB_QUEUED);
+}
+
 /* Every class has a decision and a state name. */
 static void
 test_every_class(void **state)
@@ -302,6 +349,8 @@ main(void)
 		cmocka_unit_test(test_breaker_follows_classifier),
 		cmocka_unit_test(test_backoff_window),
 		cmocka_unit_test(test_deadline),
+		cmocka_unit_test(test_forbidden_fails_without_disabling),
+		cmocka_unit_test(test_response_too_large_is_not_retried),
 		cmocka_unit_test(test_every_class),
 	};
 

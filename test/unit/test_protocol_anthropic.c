@@ -190,7 +190,7 @@ test_status_table(void **state)
 		{"anthropic-400-prompt-too-long.json", 400, AIGOV_CLASS_REQUEST_TOO_LARGE, "invalid_request_error"},
 		{"anthropic-401.json", 401, AIGOV_CLASS_AUTH, "authentication_error"},
 		{"anthropic-402.json", 402, AIGOV_CLASS_INSUFFICIENT_QUOTA, "billing_error"},
-		{"anthropic-403.json", 403, AIGOV_CLASS_AUTH, "permission_error"},
+		{"anthropic-403.json", 403, AIGOV_CLASS_FORBIDDEN, "permission_error"},
 		{"anthropic-404.json", 404, AIGOV_CLASS_CLIENT_ERROR, "not_found_error"},
 		{"anthropic-413.json", 413, AIGOV_CLASS_REQUEST_TOO_LARGE, "request_too_large"},
 		{"anthropic-500.json", 500, AIGOV_CLASS_SERVER_ERROR, "api_error"},
@@ -219,6 +219,10 @@ test_status_table(void **state)
 	aigov_protocol_classify(AIGOV_API_ANTHROPIC, 0, 413, &h,
 							"<html>413</html>", 16, NOW, &c);
 	expect_class(&c, AIGOV_CLASS_REQUEST_TOO_LARGE);
+	/* and none of it is kept */
+	assert_null(strstr(c.message, "html"));
+	assert_string_equal(c.message,
+						"the provider's reply is not JSON (16 bytes, not stored)");
 }
 
 static void

@@ -165,6 +165,72 @@ test_azure_urls(void **state)
 					 AIGOV_TRANSLATE_UNSUPPORTED);
 }
 
+/*
+ * A request URL is never cut: at the boundary of the URL buffer every
+ * style either builds the whole URL or refuses with a reason.
+ */
+static void
+test_url_boundaries(void **state)
+{
+	static const struct
+	{
+		AigovApiStyle style;
+		const char *tail;		/* what the style appends to base_url */
+	}			styles[] = {
+		{AIGOV_API_OPENAI, "/v1/chat/completions"},
+		{AIGOV_API_ANTHROPIC, "/v1/messages"},
+		{AIGOV_API_GEMINI, "/v1beta/models/gpt-4o:generateContent"},
+		{AIGOV_API_AZURE, "/openai/deployments/m/chat/completions?api-version=2024-10-21"},
+	};
+	char		base[sizeof(((AigovWireRequest *) 0)->url) + 16];
+	const size_t max_url = sizeof(((AigovWireRequest *) 0)->url) - 1;
+	AigovWireRequest w;
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(styles) / sizeof(styles[0]); i++)
+	{
+		size_t		base_len = max_url - strlen(styles[i].tail);
+
+		/* exactly the longest URL (Gemini's names the body's model) */
+		memset(base, 'a', base_len);
+		memcpy(base, "http://", 7);
+		base[base_len] = '\0';
+		assert_int_equal(build(styles[i].style, base, "m", &w), AIGOV_TRANSLATE_OK);
+		assert_int_equal(strlen(w.url), max_url);
+		assert_int_equal(strncmp(w.url, base, base_len), 0);
+		assert_string_equal(w.url + base_len, styles[i].tail);
+		aigov_protocol_wire_free(&w);
+
+		/* one byte more: refused, nothing cut */
+		base[base_len] = 'a';
+		base[base_len + 1] = '\0';
+		assert_int_equal(build(styles[i].style, base, "m", &w),
+						 AIGOV_TRANSLATE_UNSUPPORTED);
+		assert_string_equal(w.url, "");
+		assert_non_null(strstr(w.detail, "longer than 2047 bytes"));
+		aigov_protocol_wire_free(&w);
+	}
+}
+
+/* An api-version too long to keep is refused, not replaced by the default. */
+static void
+test_azure_long_api_version(void **state)
+{
+	char		base[256];
+	AigovWireRequest w;
+
+	(void) state;
+	snprintf(base, sizeof(base), "http://h?api-version=%063d", 7);
+	assert_int_equal(build(AIGOV_API_AZURE, base, "d", &w), AIGOV_TRANSLATE_OK);
+	assert_non_null(strstr(w.url, "api-version=000"));
+	snprintf(base, sizeof(base), "http://h?api-version=%064d", 7);
+	assert_int_equal(build(AIGOV_API_AZURE, base, "d", &w),
+					 AIGOV_TRANSLATE_UNSUPPORTED);
+	assert_string_equal(w.url, "");
+	assert_non_null(strstr(w.detail, "api-version"));
+	assert_non_null(strstr(w.detail, "longer than 63 bytes"));
+}
+
 /* Azure's headers and 429s, read through the azure descriptor. */
 static void
 test_azure_replies(void **state)
@@ -220,6 +286,8 @@ main(void)
 		cmocka_unit_test(test_style_names),
 		cmocka_unit_test(test_requests_per_style),
 		cmocka_unit_test(test_azure_urls),
+		cmocka_unit_test(test_url_boundaries),
+		cmocka_unit_test(test_azure_long_api_version),
 		cmocka_unit_test(test_azure_replies),
 	};
 

@@ -365,7 +365,8 @@ test_class_names(void **state)
 		"success", "rate_limit_rpm", "rate_limit_tpm", "rate_limit_rpd",
 		"rate_limit_tpd", "insufficient_quota", "request_too_large",
 		"overloaded", "server_error", "timeout", "connection",
-		"client_error", "auth", "bad_response"
+		"client_error", "auth", "bad_response", "forbidden",
+		"response_too_large"
 	};
 	AigovErrorClass c;
 
@@ -422,6 +423,18 @@ test_transport_errors(void **state)
 		assert_false(c.breaker_failure);
 		assert_string_equal(c.code, "truncated");
 
+		/* over the size caps: whatever the status, never retried */
+		aigov_protocol_classify((AigovApiStyle) style, AIGOV_TRANSPORT_TOO_LARGE,
+								200, NULL, ok, 5, NOW, &c);
+		assert_int_equal(c.cls, AIGOV_CLASS_RESPONSE_TOO_LARGE);
+		assert_false(c.retryable);
+		assert_false(c.key_unusable);
+		assert_true(c.breaker_failure);
+		assert_string_equal(c.code, "response_too_large");
+		aigov_protocol_classify((AigovApiStyle) style, AIGOV_TRANSPORT_TOO_LARGE,
+								503, NULL, NULL, 0, NOW, &c);
+		assert_int_equal(c.cls, AIGOV_CLASS_RESPONSE_TOO_LARGE);
+
 		/* nonsense statuses */
 		aigov_protocol_classify((AigovApiStyle) style, 0, 0, NULL, NULL, 0, NOW, &c);
 		assert_int_equal(c.cls, AIGOV_CLASS_BAD_RESPONSE);
@@ -455,7 +468,7 @@ test_status_only(void **state)
 		{400, AIGOV_CLASS_CLIENT_ERROR, false, false, false},
 		{401, AIGOV_CLASS_AUTH, false, true, false},
 		{402, AIGOV_CLASS_INSUFFICIENT_QUOTA, false, true, false},
-		{403, AIGOV_CLASS_AUTH, false, true, false},
+		{403, AIGOV_CLASS_FORBIDDEN, false, false, true},
 		{404, AIGOV_CLASS_CLIENT_ERROR, false, false, false},
 		{408, AIGOV_CLASS_TIMEOUT, true, false, true},
 		{413, AIGOV_CLASS_REQUEST_TOO_LARGE, false, false, false},
@@ -566,10 +579,11 @@ test_message_cleaning(void **state)
 	assert_int_equal(strlen(c.message), 255);
 	assert_memory_equal(c.message + 253, "\xC3\xA9", 2);
 
-	/* a non-JSON body: invalid UTF-8 becomes '?' */
+	/* a non-JSON body: none of its bytes, only its size */
 	aigov_protocol_classify(AIGOV_API_OPENAI, 0, 502, NULL, "bad\xFF\xC3gw\r\n",
 							9, NOW, &c);
-	assert_string_equal(c.message, "bad??gw  ");
+	assert_string_equal(c.message,
+						"the provider's reply is not JSON (9 bytes, not stored)");
 	assert_int_equal(c.cls, AIGOV_CLASS_SERVER_ERROR);
 }
 

@@ -181,8 +181,11 @@ test_client_side(void **state)
 	assert_string_equal(c.code, "INVALID_ARGUMENT");
 	assert_false(c.retryable);
 
+	/* PERMISSION_DENIED is not an invalid key: fail, keep the key */
 	classify(403, NULL, "gemini-403.json", &c);
-	expect_class(&c, AIGOV_CLASS_AUTH);
+	expect_class(&c, AIGOV_CLASS_FORBIDDEN);
+	assert_false(c.key_unusable);
+	assert_true(c.breaker_failure);
 
 	classify(404, NULL, "gemini-404.json", &c);
 	expect_class(&c, AIGOV_CLASS_CLIENT_ERROR);
