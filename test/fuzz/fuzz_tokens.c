@@ -39,6 +39,7 @@ check_request(const char *body, size_t len)
 	AigovTokensStatus st = aigov_tokens_estimate_request(body, len, &e);
 	const char *msg = aigov_tokens_status_message(st);
 	int64_t		total = aigov_tokens_total(&e, 100);
+	int64_t		budget;
 
 	if (msg == NULL || msg[0] == '\0' ||
 		strcmp(msg, "unknown token estimation status") == 0)
@@ -62,9 +63,8 @@ check_request(const char *body, size_t len)
 		e.charged_prompt_tokens < 0 ||
 		(e.max_output_tokens != -1 && e.max_output_tokens <= 0))
 		abort();
-	if (total != e.prompt_tokens + (e.max_output_tokens > 0 ?
-									 e.max_output_tokens : 100) &&
-		total != INT64_MAX)
+	budget = e.max_output_tokens > 0 ? e.max_output_tokens : 100;
+	if (total != e.prompt_tokens + budget && total != INT64_MAX)
 		abort();
 }
 
