@@ -85,7 +85,7 @@ suite unit $st "$LOGS/unit.log" "$ok" "$notok"
 # libFuzzer targets of the pure C code, each run briefly from its committed
 # seed corpus (test/fuzz/check.sh); one test per target.
 aigov_log "fuzz targets"
-make -s -C test/fuzz check >"$LOGS/fuzz.log" 2>&1
+make -s -j2 -C test/fuzz check >"$LOGS/fuzz.log" 2>&1
 st=$?
 read -r ok notok < <(count_tap "$LOGS/fuzz.log")
 suite fuzz $st "$LOGS/fuzz.log" "$ok" "$notok"

@@ -34,6 +34,18 @@
 #include "protocol.h"
 #include "fuzz_util.h"
 
+/*
+ * The provider's side failing: these always count toward the breaker.
+ * Other classes may too (a refusal of the key's access), but never a
+ * success, a rate limit, or a key taken out of rotation.
+ */
+static bool
+breaker_class(AigovErrorClass cls)
+{
+	return cls == AIGOV_CLASS_OVERLOADED || cls == AIGOV_CLASS_SERVER_ERROR ||
+		cls == AIGOV_CLASS_TIMEOUT || cls == AIGOV_CLASS_CONNECTION;
+}
+
 static void
 check(const AigovClassification *c)
 {
@@ -56,9 +68,11 @@ check(const AigovClassification *c)
 		abort();
 	if (c->key_unusable && c->retryable)
 		abort();
-	if (c->breaker_failure !=
-		(c->cls == AIGOV_CLASS_OVERLOADED || c->cls == AIGOV_CLASS_SERVER_ERROR ||
-		 c->cls == AIGOV_CLASS_TIMEOUT || c->cls == AIGOV_CLASS_CONNECTION))
+	if (!c->breaker_failure && breaker_class(c->cls))
+		abort();
+	if (c->breaker_failure &&
+		(c->cls == AIGOV_CLASS_SUCCESS || aigov_protocol_class_is_rate_limit(c->cls) ||
+		 c->cls == AIGOV_CLASS_AUTH || c->key_unusable))
 		abort();
 	if (c->retry_at_us < 0)
 		abort();
