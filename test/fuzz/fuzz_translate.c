@@ -14,7 +14,7 @@
  * - an OK carries a body that is a JSON object, a failure none, and a
  *	 failure always says why; every detail is clean UTF-8 text;
  * - OpenAI passes the body through byte for byte when no model overrides
- *	 it; Anthropic's body has a model, a positive max_tokens and messages;
+ *	 it (re-serialised, but the same JSON, when it holds a NUL byte); Anthropic's body has a model, a positive max_tokens and messages;
  *	 Gemini's has contents and a percent-escaped generateContent path;
  * - a wire request's URL is the base URL joined with a path, complete or
  *	 refused (never cut), and its body is the translation's.
@@ -82,6 +82,17 @@ check_gemini_path(const char *path)
 	}
 }
 
+/* Is the JSON text in[0..len) the value j? */
+static bool
+same_json(const json_t *j, const char *in, size_t len)
+{
+	json_t	   *v = json_loadb(in, len, JSON_REJECT_DUPLICATES, NULL);
+	bool		same = v != NULL && json_equal(j, v);
+
+	json_decref(v);
+	return same;
+}
+
 static void
 check_request(AigovApiStyle target, const char *in, size_t len,
 			  const char *override, const AigovTranslatedRequest *rq,
@@ -94,8 +105,10 @@ check_request(AigovApiStyle target, const char *in, size_t len,
 		case AIGOV_API_OPENAI:
 			if (strcmp(rq->path, "/v1/chat/completions") != 0)
 				abort();
-			if (override == NULL &&
+			if (override == NULL && memchr(in, '\0', len) == NULL &&
 				(strlen(rq->body) != len || memcmp(rq->body, in, len) != 0))
+				abort();
+			if (override == NULL && !same_json(j, in, len))
 				abort();
 			break;
 		case AIGOV_API_ANTHROPIC:
