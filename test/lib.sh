@@ -12,6 +12,7 @@ AIGOV_PACKAGES=(
 	libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libcmocka-dev
 	libipc-run-perl pkg-config gcc make curl wrk cppcheck util-linux
 	procps iproute2 pg-bsd-indent
+	clang libclang-rt-14-dev llvm
 )
 AIGOV_WFLAGS="-Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare"
 

@@ -3,10 +3,11 @@
 #
 # Installs missing Debian packages (as root), builds with warnings as errors,
 # installs, then runs every suite: static analysis, the format check, cmocka
-# unit tests, the emulator's tests, pg_regress and isolation tests against a
-# throwaway cluster, and the TAP tests.  The cluster and the emulator are
-# stopped even when a suite fails.  Ends with one line "N passed, N failed"
-# and exits non-zero if anything failed.
+# unit tests, a brief run of each fuzz target, the emulator's tests,
+# pg_regress and isolation tests against a throwaway cluster, and the TAP
+# tests.  The cluster and the emulator are stopped even when a suite fails.
+# Ends with one line "N passed, N failed" and exits non-zero if anything
+# failed.
 set -uo pipefail
 
 . "$(dirname "$0")/lib.sh"
@@ -80,6 +81,14 @@ make -s -C test/unit check >"$LOGS/unit.log" 2>&1
 st=$?
 read -r ok notok < <(count_tap "$LOGS/unit.log")
 suite unit $st "$LOGS/unit.log" "$ok" "$notok"
+
+# libFuzzer targets of the pure C code, each run briefly from its committed
+# seed corpus (test/fuzz/check.sh); one test per target.
+aigov_log "fuzz targets"
+make -s -j2 -C test/fuzz check >"$LOGS/fuzz.log" 2>&1
+st=$?
+read -r ok notok < <(count_tap "$LOGS/fuzz.log")
+suite fuzz $st "$LOGS/fuzz.log" "$ok" "$notok"
 
 # The provider emulator's own unit and integration tests.
 aigov_log "emulator tests"

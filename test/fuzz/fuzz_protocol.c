@@ -1,17 +1,20 @@
 /*-------------------------------------------------------------------------
  * fuzz_protocol.c
- *	  libFuzzer target for the provider reply parsers (src/protocol_*.c).
+ *	  libFuzzer target for the classifier: every provider's reply, its
+ *	  headers, body and transport outcome, turned into an error class
+ *	  (src/protocol_*.c), and the usage it reports.
  *
  * Input layout: byte 0 picks the transport outcome (byte0 / 3 % 5, where
  * 4 is a code the classifier does not know), bytes 1-2 the HTTP status
  * (big-endian, modulo 700, so nonsense statuses occur too); the rest is
  * header lines up to the first empty line, then the body.  Every API
- * style folds the same headers and classifies the same body, and the
- * scalar parsers get the body's first bytes.  Each header line and the
- * body are copied into buffers of their exact size, so ASan reports any
- * read past the length we pass.  Invariants of the classification are
- * checked and abort on violation, and so is the promise of
- * src/json_scan.c: a body it accepts, jansson loads with the same members.
+ * style (Azure's too) folds the same headers and classifies the same
+ * body, and the scalar parsers get the body's first bytes.  Each header
+ * line and the body are copied into buffers of their exact size, so ASan
+ * reports any read past the length we pass.  Invariants of the
+ * classification are checked and abort on violation, and so is the
+ * promise of src/json_scan.c on the classifier's own member list (the
+ * scanner alone is fuzz_json_scan's).
  *
  * Build with the Makefile beside this file (clang, -fsanitize=fuzzer), or
  * with -DAIGOV_FUZZ_STANDALONE and any compiler to replay files.
@@ -29,53 +32,18 @@
 
 #include "json_scan.h"
 #include "protocol.h"
+#include "fuzz_util.h"
 
-int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* 2025-08-21T12:40:00Z */
-static const int64_t NOW = INT64_C(1755780000) * 1000000;
-
-static char *
-copy_exact(const uint8_t *p, size_t n)
+/*
+ * The provider's side failing: these always count toward the breaker.
+ * Other classes may too (a refusal of the key's access), but never a
+ * success, a rate limit, or a key taken out of rotation.
+ */
+static bool
+breaker_class(AigovErrorClass cls)
 {
-	char	   *c = malloc(n > 0 ? n : 1);
-
-	if (c == NULL)
-		abort();
-	if (n > 0)
-		memcpy(c, p, n);
-	return c;
-}
-
-/* Is [s, s+n) valid UTF-8?  The message must be, to become jsonb. */
-static int
-valid_utf8(const char *s, size_t n)
-{
-	size_t		i = 0;
-
-	while (i < n)
-	{
-		unsigned char c = (unsigned char) s[i];
-		size_t		k;
-
-		if (c < 0x80)
-			k = 1;
-		else if (c >= 0xC2 && c <= 0xDF)
-			k = 2;
-		else if (c >= 0xE0 && c <= 0xEF)
-			k = 3;
-		else if (c >= 0xF0 && c <= 0xF4)
-			k = 4;
-		else
-			return 0;
-		if (i + k > n)
-			return 0;
-		for (size_t j = 1; j < k; j++)
-			if (((unsigned char) s[i + j] & 0xC0) != 0x80)
-				return 0;
-		i += k;
-	}
-	return 1;
+	return cls == AIGOV_CLASS_OVERLOADED || cls == AIGOV_CLASS_SERVER_ERROR ||
+		cls == AIGOV_CLASS_TIMEOUT || cls == AIGOV_CLASS_CONNECTION;
 }
 
 static void
@@ -86,7 +54,7 @@ check(const AigovClassification *c)
 
 	if (ml >= sizeof(c->message) || cl >= sizeof(c->code))
 		abort();				/* not NUL-terminated */
-	if (!valid_utf8(c->message, ml) || !valid_utf8(c->code, cl))
+	if (!fuzz_valid_utf8(c->message, ml) || !fuzz_valid_utf8(c->code, cl))
 		abort();
 	for (size_t i = 0; i < ml; i++)
 		if ((unsigned char) c->message[i] < 0x20)
@@ -96,13 +64,15 @@ check(const AigovClassification *c)
 	if (c->cls == AIGOV_CLASS_SUCCESS && (c->retry_at_us != 0 || c->retryable))
 		abort();
 	if (aigov_protocol_class_is_rate_limit(c->cls) &&
-		(c->retry_at_us <= NOW || !c->retryable))
+		(c->retry_at_us <= FUZZ_NOW_US || !c->retryable))
 		abort();
 	if (c->key_unusable && c->retryable)
 		abort();
-	if (c->breaker_failure !=
-		(c->cls == AIGOV_CLASS_OVERLOADED || c->cls == AIGOV_CLASS_SERVER_ERROR ||
-		 c->cls == AIGOV_CLASS_TIMEOUT || c->cls == AIGOV_CLASS_CONNECTION))
+	if (!c->breaker_failure && breaker_class(c->cls))
+		abort();
+	if (c->breaker_failure &&
+		(c->cls == AIGOV_CLASS_SUCCESS || aigov_protocol_class_is_rate_limit(c->cls) ||
+		 c->cls == AIGOV_CLASS_AUTH || c->key_unusable))
 		abort();
 	if (c->retry_at_us < 0)
 		abort();
@@ -172,10 +142,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 	}
 	blen = (size_t) (end - body);
-	bcopy = copy_exact(body, blen);
+	bcopy = fuzz_copy_exact(body, blen);
 	check_scan(bcopy, blen);
 
-	for (int style = AIGOV_API_OPENAI; style <= AIGOV_API_GEMINI; style++)
+	for (int style = AIGOV_API_OPENAI; style < AIGOV_API_STYLE_COUNT; style++)
 	{
 		AigovRateHeaders h;
 		AigovClassification c;
@@ -187,14 +157,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		{
 			const uint8_t *nl = memchr(q, '\n', (size_t) (body - q));
 			size_t		ll = nl ? (size_t) (nl - q) + 1 : (size_t) (body - q);
-			char	   *line = copy_exact(q, ll);
+			char	   *line = fuzz_copy_exact(q, ll);
 
-			aigov_protocol_header_line((AigovApiStyle) style, line, ll, NOW, &h);
+			aigov_protocol_header_line((AigovApiStyle) style, line, ll, FUZZ_NOW_US, &h);
 			free(line);
 			q += ll;
 		}
 		aigov_protocol_classify((AigovApiStyle) style, transport, status, &h,
-								bcopy, blen, NOW, &c);
+								bcopy, blen, FUZZ_NOW_US, &c);
 		check(&c);
 		(void) aigov_protocol_class_name(c.cls);
 		if (aigov_protocol_parse_usage((AigovApiStyle) style, bcopy, blen, &u) !=
@@ -214,31 +184,3 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(bcopy);
 	return 0;
 }
-
-#ifdef AIGOV_FUZZ_STANDALONE
-/* Replay inputs without libFuzzer: ./fuzz_protocol_replay FILE... */
-int
-main(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++)
-	{
-		FILE	   *f = fopen(argv[i], "rb");
-		uint8_t    *buf;
-		long		n;
-
-		if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
-			fseek(f, 0, SEEK_SET) != 0)
-		{
-			perror(argv[i]);
-			return 1;
-		}
-		buf = malloc(n > 0 ? (size_t) n : 1);
-		if (buf == NULL || fread(buf, 1, (size_t) n, f) != (size_t) n)
-			return 1;
-		fclose(f);
-		LLVMFuzzerTestOneInput(buf, (size_t) n);
-		free(buf);
-	}
-	return 0;
-}
-#endif
