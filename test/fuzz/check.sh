@@ -21,6 +21,7 @@ options() {
 	case $1 in
 	fuzz_headers) echo "-dict=dict/headers.dict -max_len=4096" ;;
 	fuzz_protocol) echo "-dict=fuzz_obj/protocol.dict -max_len=16384" ;;
+	fuzz_request_fields) echo "-dict=fuzz_obj/request_fields.dict -max_len=4096" ;;
 	fuzz_tokens) echo "-dict=dict/json.dict -max_len=16384" ;;
 	*) echo "-dict=dict/json.dict -max_len=8192" ;;
 	esac

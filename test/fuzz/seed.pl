@@ -171,3 +171,45 @@ seed('fuzz_tokens', 'bad-max-tokens',
 	'{"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":0}');
 seed('fuzz_tokens', 'bad-message',
 	'{"model":"m","messages":[{"role":"user","content":"x"},{"content":1}]}');
+
+# fuzz_request_fields: an odd byte, then a request body; or an even byte,
+# the JSON type (as in json_scan.h: 3 string, 4 integer, 5 real, 6 true,
+# 7 false, 8 null), the name's length, the name, the number's text
+for my $file (qw(req_openai.json refusals.json bad_requests.json)) {
+	for my $cb (cases($file)) {
+		my ($c, $body) = @$cb;
+		seed('fuzz_request_fields', "$file-$c->{name}", "\x01" . $body);
+	}
+}
+for my $f (sort glob("$here/../tokens/requests/*.json")) {
+	seed('fuzz_request_fields', 'tokens-' . basename($f), "\x01" . slurp($f));
+}
+my %field_edges = (
+	'n-16' => [4, 'n', '16'],
+	'n-17' => [4, 'n', '17'],
+	'n-0' => [4, 'n', '0'],
+	'n-minus' => [4, 'n', '-1'],
+	'n-leading-zeros' => [4, 'n', '0000000000000000000002'],
+	'n-huge' => [4, 'n', '18446744073709551617'],
+	'n-real' => [5, 'n', '2.0'],
+	'n-null' => [8, 'n', ''],
+	'n-string' => [3, 'n', ''],
+	'stream-true' => [6, 'stream', ''],
+	'stream-false' => [7, 'stream', ''],
+	'stream-integer' => [4, 'stream', '1'],
+	'store' => [6, 'store', ''],
+	'nul-in-name' => [3, "model\0", ''],
+	'prefix' => [3, 'mode', ''],
+	'empty-name' => [3, '', ''],
+);
+for my $n (sort keys %field_edges) {
+	my ($type, $name, $number) = @{ $field_edges{$n} };
+	seed('fuzz_request_fields', "field-$n",
+		pack('CCC', 0, $type, length($name)) . $name . $number);
+}
+for my $b ('{"model":"m","messages":[],"n":3,"stream":false}',
+	'{"model":"m","n":1e1,"stream":null}',
+	'{"model":"m","stream":true}', '{"model":"m","n":99}',
+	'{"model":"m","service_tier":"flex"}', '[]') {
+	seed('fuzz_request_fields', 'body-' . $b, "\x01" . $b);
+}
