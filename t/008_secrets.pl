@@ -10,7 +10,8 @@
 # without the emulator seeing a byte.  Then every secret is looked for in
 # the server log (log_statement = 'mod'), pg_stat_activity, every view of
 # schema aigov, aigov.attempts, aigov.alert_events, the jobs and the keys'
-# disabled_reason.
+# disabled_reason.  Last, who the workers run as, and that the library
+# refuses to load unless preloaded.
 use strict;
 use warnings FATAL => 'all';
 use FindBin;
@@ -211,6 +212,21 @@ for my $name (sort keys %secret)
 like($places{'aigov.alert_events'}, qr/key_disabled/, 'the alerts were read');
 like($places{'aigov.requests'}, qr/host_not_allowed/, 'the jobs were read');
 
+# --- the workers run as the bootstrap superuser (docs/security.md) ---
+is($node->safe_psql('postgres', q{
+SELECT bool_and(a.usesysid = 10 AND r.rolsuper)
+  FROM pg_stat_activity a JOIN pg_roles r ON r.oid = a.usesysid
+ WHERE a.backend_type = 'aigov dispatcher'}),
+	't', 'the dispatchers connect as the bootstrap superuser');
+
 $admin->quit;
 $node->stop;
+
+# --- loaded any other way than preloaded, the library refuses ---
+my ($in, $sout, $serr) = ("LOAD 'aigov';\n", '', '');
+IPC::Run::run([ 'postgres', '--single', '-D', $node->data_dir,
+	'-c', 'shared_preload_libraries=', 'postgres' ],
+	'<', \$in, '>', \$sout, '2>', \$serr);
+like($sout . $serr, qr/aigov must be loaded via "shared_preload_libraries"/,
+	'LOAD without shared_preload_libraries is refused');
 done_testing();
