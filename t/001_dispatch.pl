@@ -115,8 +115,18 @@ for my $case ([ 'gpt-test', 'openai', 't' ], [ 'claude-test', 'anthropic', 't' ]
 		'1', "$provider result() answers 200");
 }
 
+# The failing jobs below each go to their own key and are checked by their
+# own id, so they are all submitted first and their retries and timeouts
+# run side by side.
+my %failing = (missing => submit('gpt-missing', 'nobody serves this'),
+	auth => submit('gpt-auth', 'wrong key'),
+	flaky => submit('gpt-flaky', 'always 503'),
+	hang => submit('gpt-hang', 'never answered'),
+	closed => submit('gpt-closed', 'nobody listens'),
+	bad => submit('gpt-bad', 'broken json'));
+
 # --- 400/404: fails at once with the provider's message ---
-my $id = submit('gpt-missing', 'nobody serves this');
+my $id = $failing{missing};
 ok(wait_final($id), 'unknown model finishes');
 is(job($id, "state || ' ' || error_class || ' ' || attempts"), 'failed client_error 1',
 	'a 404 fails the job at once');
@@ -125,7 +135,7 @@ is($node->safe_psql('postgres', "SELECT http_status FROM aigov.result($id)"), '4
 	'result() passes the 404 through');
 
 # --- 401: the job fails and the key leaves the rotation with an alert ---
-$id = submit('gpt-auth', 'wrong key');
+$id = $failing{auth};
 ok(wait_final($id), '401 job finishes');
 is(job($id, "state || ' ' || error_class"), 'failed auth', 'a 401 fails the job');
 is($node->safe_psql('postgres', "SELECT enabled FROM aigov.keys WHERE label = 'oa-auth'"),
@@ -145,7 +155,7 @@ like($disabled_log // '', qr/CONTEXT:\s+while dispatching request $id\n/,
 unlike($disabled_log // '', qr/sk-wrong-secret/, "the worker's log line does not name the secret");
 
 # --- 5xx: capped, jittered backoff, then failure after max_attempts ---
-$id = submit('gpt-flaky', 'always 503');
+$id = $failing{flaky};
 ok(wait_final($id), '503 job finishes');
 is(job($id, "state || ' ' || attempts"), 'failed 3', 'a 503 is retried up to aigov.max_attempts');
 is($node->safe_psql('postgres',
@@ -160,7 +170,7 @@ is($node->safe_psql('postgres', "SELECT http_status FROM aigov.result($id)"), '5
 	'result() answers 502');
 
 # --- timeouts ---
-$id = submit('gpt-hang', 'never answered');
+$id = $failing{hang};
 ok(wait_final($id), 'hanging job finishes');
 is(job($id, "state || ' ' || error_class || ' ' || attempts"), 'failed timeout 3',
 	'a call that never answers times out and is retried');
@@ -168,12 +178,12 @@ is($node->safe_psql('postgres', "SELECT http_status FROM aigov.result($id)"), '5
 	'result() answers 504 after timeouts');
 
 # --- refused connections ---
-$id = submit('gpt-closed', 'nobody listens');
+$id = $failing{closed};
 ok(wait_final($id), 'refused job finishes');
 is(job($id, "state || ' ' || error_class"), 'failed connection', 'a refused connection fails after retries');
 
 # --- malformed replies are bad responses, not crashes ---
-$id = submit('gpt-bad', 'broken json');
+$id = $failing{bad};
 ok(wait_final($id), 'malformed job finishes');
 is(job($id, "state || ' ' || error_class"), 'failed bad_response', 'a malformed 200 is a bad response');
 
