@@ -44,6 +44,8 @@ typedef struct Keyword
 
 static SchemaNode *compile_node(Compiler *c, json_t *js, int depth,
 								bool is_root);
+static bool fail(Compiler *c, AigovSchemaStatus st, const char *keyword,
+				 const char *fmt,...) __attribute__((format(printf, 4, 5)));
 
 /* Records the first failure; returns false so callers can return it. */
 static bool
@@ -152,11 +154,14 @@ count_value(const json_t *v)
 	return -1;
 }
 
-/* Compiles the subschema v of keyword key (and segment seg, if any). */
+/*
+ * Compiles the subschema v of keyword key (whose name the path holds
+ * already) at segment seg, if any.
+ */
 static SchemaNode *
 sub(Compiler *c, const char *key, const char *seg, json_t *v, int depth)
 {
-	size_t		old = path_push(c, key);
+	size_t		old = c->path_len;
 	SchemaNode *n;
 
 	if (seg != NULL)
@@ -294,10 +299,7 @@ kw_pattern_properties(Compiler *c, SchemaNode *n, const char *key,
 		return false;
 	json_object_foreach(v, name, sv)
 	{
-		size_t		old = path_push(c, key);
-
 		n->patterns[i] = compile_pattern(c, key, name);
-		path_pop(c, old);
 		if (n->patterns[i] == NULL)
 			return false;
 		if ((n->pattern_nodes[i++] = sub(c, key, name, sv, depth)) == NULL)
@@ -446,13 +448,10 @@ kw_misc(Compiler *c, SchemaNode *n, const char *key, json_t *v, int depth)
 		n->const_value = v;
 	else if (strcmp(key, "pattern") == 0)
 	{
-		size_t		old = path_push(c, key);
-
 		if (!json_is_string(v))
 			return fail(c, AIGOV_SCHEMA_MALFORMED, key,
 						"\"pattern\" must be a string");
 		n->pattern = compile_pattern(c, key, json_string_value(v));
-		path_pop(c, old);
 		return n->pattern != NULL;
 	}
 	return true;
@@ -474,6 +473,10 @@ kw_ref(Compiler *c, SchemaNode *n, const char *key, json_t *v, int depth)
 					"\"$ref\" \"%s\" names an anchor; only \"#\" and \"#/...\" JSON pointers are supported",
 					ref);
 	n->ref = ref;
+	n->ref_at = salloc(c, c->path_len + 1);
+	if (n->ref_at == NULL)
+		return false;
+	memcpy(n->ref_at, c->path, c->path_len + 1);
 	return true;
 }
 
@@ -597,18 +600,22 @@ compile_node(Compiler *c, json_t *js, int depth, bool is_root)
 	json_object_foreach(js, key, v)
 	{
 		size_t		k;
+		size_t		old;
+		bool		ok;
 
 		for (k = 0; k < NKEYWORDS; k++)
 			if (strcmp(key, keywords[k].name) == 0)
 				break;
+		old = path_push(c, key);
 		if (k == NKEYWORDS)
-		{
-			fail(c, AIGOV_SCHEMA_UNSUPPORTED, key,
-				 "keyword \"%s\" is not supported", key);
-			return NULL;
-		}
-		if (keywords[k].fn == NULL ? !root_keyword(c, key, v, is_root) :
-			!keywords[k].fn(c, n, key, v, depth))
+			ok = fail(c, AIGOV_SCHEMA_UNSUPPORTED, key,
+					  "keyword \"%s\" is not supported", key);
+		else if (keywords[k].fn == NULL)
+			ok = root_keyword(c, key, v, is_root);
+		else
+			ok = keywords[k].fn(c, n, key, v, depth);
+		path_pop(c, old);
+		if (!ok)
 			return NULL;
 	}
 	return n;
@@ -706,13 +713,11 @@ resolve_refs(Compiler *c)
 		if (n->ref == NULL)
 			continue;
 		target = resolve_pointer(s->document, n->ref);
+		snprintf(c->path, sizeof(c->path), "%s", n->ref_at);
+		c->path_len = strlen(c->path);
 		if (target == NULL)
-		{
-			snprintf(c->path, sizeof(c->path), "%s", n->ref + 1);
-			c->path_len = strlen(c->path);
 			return fail(c, AIGOV_SCHEMA_MALFORMED, "$ref",
 						"\"$ref\" \"%s\" names nothing in the schema", n->ref);
-		}
 		for (size_t j = 0; j < s->nnodes && n->ref_target == NULL; j++)
 			if (s->nodes[j]->src == target)
 				n->ref_target = s->nodes[j];
@@ -728,9 +733,12 @@ resolve_refs(Compiler *c)
 	return true;
 }
 
-/* True if n reaches itself through checks of the same instance. */
+/*
+ * True if n reaches itself through checks of the same instance; *at is
+ * then the "$ref" that closes the cycle.
+ */
 static bool
-in_place_cycle(SchemaNode *n)
+in_place_cycle(SchemaNode *n, SchemaNode **at)
 {
 	SchemaList *lists[3] = {&n->all_of, &n->any_of, &n->one_of};
 
@@ -739,12 +747,17 @@ in_place_cycle(SchemaNode *n)
 	if (n->mark == 1)
 		return true;
 	n->mark = 1;
-	if ((n->ref_target && in_place_cycle(n->ref_target)) ||
-		(n->not_ && in_place_cycle(n->not_)))
+	if (n->ref_target && in_place_cycle(n->ref_target, at))
+	{
+		if (*at == NULL)
+			*at = n;
+		return true;
+	}
+	if (n->not_ && in_place_cycle(n->not_, at))
 		return true;
 	for (int l = 0; l < 3; l++)
 		for (size_t i = 0; i < lists[l]->n; i++)
-			if (in_place_cycle(lists[l]->items[i]))
+			if (in_place_cycle(lists[l]->items[i], at))
 				return true;
 	n->mark = 2;
 	return false;
@@ -775,10 +788,12 @@ aigov_json_schema_compile(json_t *schema, AigovJsonSchema **out,
 	{
 		for (size_t i = 0; i < s->nnodes; i++)
 		{
-			if (in_place_cycle(s->nodes[i]))
+			SchemaNode *at = NULL;
+
+			if (in_place_cycle(s->nodes[i], &at))
 			{
-				snprintf(c.path, sizeof(c.path), "%s",
-						 s->nodes[i]->ref ? s->nodes[i]->ref + 1 : "");
+				/* every in-place cycle passes through a "$ref" */
+				snprintf(c.path, sizeof(c.path), "%s", at ? at->ref_at : "");
 				c.path_len = strlen(c.path);
 				fail(&c, AIGOV_SCHEMA_MALFORMED, "$ref",
 					 "\"$ref\" makes a cycle that checks the same value forever");

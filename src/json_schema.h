@@ -21,7 +21,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <jansson.h>
+/* jansson's value type (C11 allows the same typedef twice) */
+typedef struct json_t json_t;
 
 /* Limits on a tenant's schema and on the work of one validation. */
 #define AIGOV_SCHEMA_MAX_NODES		4096	/* subschemas in one document */
@@ -51,8 +52,7 @@ typedef enum AigovSchemaResult
 {
 	AIGOV_SCHEMA_VALID = 0,
 	AIGOV_SCHEMA_INVALID,		/* the instance does not conform */
-	AIGOV_SCHEMA_LIMIT			/* validation stopped at a depth or work
-								 * limit */
+	AIGOV_SCHEMA_LIMIT			/* validation stopped at a depth or work limit */
 } AigovSchemaResult;
 
 typedef struct AigovJsonSchema AigovJsonSchema;

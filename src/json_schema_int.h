@@ -17,6 +17,8 @@
 #include <regex.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "json_schema.h"
 
 /* Bits of SchemaNode.types. */
@@ -89,6 +91,7 @@ struct SchemaNode
 	SchemaList	one_of;
 	SchemaNode *not_;
 	const char *ref;			/* "$ref", or NULL */
+	char	   *ref_at;			/* where it is, as a JSON pointer */
 	SchemaNode *ref_target;
 
 	int			mark;			/* cycle search: 0 new, 1 open, 2 done */

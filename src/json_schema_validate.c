@@ -37,6 +37,8 @@ typedef struct VCtx
 
 static AigovSchemaResult check(VCtx *v, const SchemaNode *n,
 							   const json_t *inst);
+static AigovSchemaResult report(VCtx *v, const char *fmt,...)
+			__attribute__((format(printf, 2, 3)));
 
 /* Describes the first failure, unless inside a quiet branch. */
 static AigovSchemaResult

@@ -28,6 +28,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <jansson.h>
+
 #include "json_schema.h"
 
 #define SUITE_DIR AIGOV_TEST_DIR "/fixtures/json-schema-test-suite/draft2020-12"
