@@ -110,7 +110,10 @@ struct AigovJsonSchema
 	SchemaPattern **all_patterns;	/* regfree'd with it */
 };
 
-/* json_schema_pattern.c */
+/* json_schema_pattern.c: bounds that keep regcomp() small */
+#define AIGOV_SCHEMA_MAX_REPEAT		256 /* largest bound of "{n,m}" */
+#define AIGOV_SCHEMA_MAX_GROUPS		8	/* groups nested in one another */
+
 extern AigovSchemaStatus aigov_schema_pattern_translate(const char *ecma,
 														char *ere,
 														size_t erelen,

@@ -9,8 +9,11 @@
  * expressions with ranges and negation, the classes \d \D \w \W \s \S
  * (\d \w \s also inside brackets), \t \n \r \f \v and escaped punctuation.
  * Refused as unsupported: lookaround, back-references, \b \B, \p{...},
- * \u and \x escapes, named groups, and non-ASCII characters inside
- * brackets.  Like ECMA-262, "." matches anything but a line break, and a
+ * \u and \x escapes, named groups, non-ASCII characters inside brackets,
+ * and what could make regcomp() build an automaton of exponential size:
+ * counted repetition of a group, bounds over AIGOV_SCHEMA_MAX_REPEAT, and
+ * groups nested over AIGOV_SCHEMA_MAX_GROUPS deep (a quantifier after a
+ * quantifier is an ECMA-262 syntax error, and refused as such).  Like ECMA-262, "." matches anything but a line break, and a
  * pattern matches anywhere in the string unless anchored.
  *
  * IDENTIFICATION
@@ -205,11 +208,70 @@ bracket(const char **pp, Out *o, char *why, size_t whylen)
 	return AIGOV_SCHEMA_OK;
 }
 
+/* What came last, for the quantifier rules. */
+typedef enum Prev
+{
+	PREV_NOTHING,				/* start, "(" or "|": nothing to repeat */
+	PREV_ATOM,					/* a character, class, bracket or "." */
+	PREV_GROUP,					/* a ")" */
+	PREV_QUANT					/* a quantifier */
+} Prev;
+
+static AigovSchemaStatus
+refuse(AigovSchemaStatus st, char *why, size_t whylen, const char *text)
+{
+	snprintf(why, whylen, "%s", text);
+	return st;
+}
+
+/*
+ * A "{n}", "{n,}" or "{n,m}" at p: its length, or 0 if it is not one (then
+ * the brace is a literal, as ECMA-262 reads it).  *max gets its largest
+ * bound.
+ */
+static size_t
+counted(const char *p, long *max)
+{
+	const char *q = p + 1;
+	long		lo = 0,
+				hi = -1;
+
+	if (*q < '0' || *q > '9')
+		return 0;
+	for (; *q >= '0' && *q <= '9'; q++)
+		lo = lo < 100000 ? lo * 10 + (*q - '0') : lo;
+	if (*q == ',')
+	{
+		q++;
+		if (*q >= '0' && *q <= '9')
+			for (hi = 0; *q >= '0' && *q <= '9'; q++)
+				hi = hi < 100000 ? hi * 10 + (*q - '0') : hi;
+	}
+	else
+		hi = lo;
+	if (*q != '}')
+		return 0;
+	*max = hi > lo ? hi : lo;
+	return (size_t) (q - p) + 1;
+}
+
+/*
+ * aigov_schema_pattern_translate
+ *		Translates an ECMA-262 pattern of the supported subset into a POSIX
+ *		extended expression (ere, erelen bytes).  On refusal, why says what
+ *		is wrong, as the end of a sentence starting with the pattern.
+ *		Repetition is bounded so that regcomp() stays small: no quantifier
+ *		after a quantifier, counted repetition ("{n,m}", bounds up to
+ *		AIGOV_SCHEMA_MAX_REPEAT) of single atoms only, and groups nested at
+ *		most AIGOV_SCHEMA_MAX_GROUPS deep.
+ */
 AigovSchemaStatus
 aigov_schema_pattern_translate(const char *p, char *ere, size_t erelen,
 							   char *why, size_t whylen)
 {
 	Out			o = {ere, 0, erelen, false};
+	Prev		prev = PREV_NOTHING;
+	int			depth = 0;
 
 	ere[0] = '\0';
 	why[0] = '\0';
@@ -218,6 +280,8 @@ aigov_schema_pattern_translate(const char *p, char *ere, size_t erelen,
 		char		lit[3];
 		const char *e;
 		AigovSchemaStatus st;
+		size_t		n = 0;
+		long		max = 0;
 
 		switch (*p)
 		{
@@ -230,41 +294,86 @@ aigov_schema_pattern_translate(const char *p, char *ere, size_t erelen,
 				}
 				put(&o, e);
 				p++;
+				prev = PREV_ATOM;
 				break;
 			case '.':
 				put(&o, "[^\n\r]");
+				prev = PREV_ATOM;
 				break;
 			case '[':
 				if ((st = bracket(&p, &o, why, whylen)) != AIGOV_SCHEMA_OK)
 					return st;
+				prev = PREV_ATOM;
 				break;
 			case '(':
 				if (p[1] == '?' && p[2] == ':')
 					p += 2;
 				else if (p[1] == '?')
-				{
-					snprintf(why, whylen, "uses a lookaround or named group, which is not supported");
-					return AIGOV_SCHEMA_UNSUPPORTED;
-				}
+					return refuse(AIGOV_SCHEMA_UNSUPPORTED, why, whylen,
+								  "uses a lookaround or named group, which is not supported");
+				if (++depth > AIGOV_SCHEMA_MAX_GROUPS)
+					return refuse(AIGOV_SCHEMA_UNSUPPORTED, why, whylen,
+								  "nests groups too deep");
 				putc1(&o, '(');
+				prev = PREV_NOTHING;
 				break;
+			case ')':
+				if (--depth < 0)
+					return refuse(AIGOV_SCHEMA_MALFORMED, why, whylen,
+								  "has an unmatched \")\"");
+				putc1(&o, ')');
+				prev = PREV_GROUP;
+				break;
+			case '|':
+				putc1(&o, '|');
+				prev = PREV_NOTHING;
+				break;
+			case '^':
+			case '$':
+				putc1(&o, *p);
+				prev = PREV_NOTHING;
+				break;
+			case '{':
+				if ((n = counted(p, &max)) == 0)
+				{
+					put(&o, "\\{"); /* a literal brace */
+					prev = PREV_ATOM;
+					break;
+				}
+				if (prev == PREV_GROUP)
+					return refuse(AIGOV_SCHEMA_UNSUPPORTED, why, whylen,
+								  "repeats a group a counted number of times, which is not supported");
+				if (max > AIGOV_SCHEMA_MAX_REPEAT)
+					return refuse(AIGOV_SCHEMA_UNSUPPORTED, why, whylen,
+								  "repeats more times than this validator supports");
+				/* FALLTHROUGH */
 			case '*':
 			case '+':
 			case '?':
-			case '}':
-				putc1(&o, *p);
+				if (prev != PREV_ATOM && prev != PREV_GROUP)
+					return refuse(AIGOV_SCHEMA_MALFORMED, why, whylen,
+								  "has a quantifier with nothing to repeat");
+				if (*p == '{')
+				{
+					for (size_t i = 0; i < n; i++)
+						putc1(&o, p[i]);
+					p += n - 1;
+				}
+				else
+					putc1(&o, *p);
 				if (p[1] == '?')
 					p++;		/* lazy: the same matches exist */
+				prev = PREV_QUANT;
 				break;
 			default:
 				putc1(&o, *p);
+				prev = PREV_ATOM;
 				break;
 		}
 	}
+	if (depth != 0)
+		return refuse(AIGOV_SCHEMA_MALFORMED, why, whylen, "has an unmatched \"(\"");
 	if (o.full)
-	{
-		snprintf(why, whylen, "is too long");
-		return AIGOV_SCHEMA_TOO_LARGE;
-	}
+		return refuse(AIGOV_SCHEMA_TOO_LARGE, why, whylen, "is too long");
 	return AIGOV_SCHEMA_OK;
 }

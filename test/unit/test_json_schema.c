@@ -170,6 +170,15 @@ test_refusals(void **state)
 	expect_refusal("{\"pattern\":\"(?=a)\"}", AIGOV_SCHEMA_UNSUPPORTED, "pattern", "#/pattern");
 	expect_refusal("{\"pattern\":\"(a)\\\\1\"}", AIGOV_SCHEMA_UNSUPPORTED, "pattern", "#/pattern");
 	expect_refusal("{\"pattern\":\"[\"}", AIGOV_SCHEMA_MALFORMED, "pattern", "#/pattern");
+	/* what could make regcomp() blow up is refused */
+	expect_refusal("{\"pattern\":\"a++\"}", AIGOV_SCHEMA_MALFORMED, "pattern", "#/pattern");
+	expect_refusal("{\"pattern\":\"*a\"}", AIGOV_SCHEMA_MALFORMED, "pattern", "#/pattern");
+	expect_refusal("{\"pattern\":\"(ab){2}\"}", AIGOV_SCHEMA_UNSUPPORTED, "pattern", "#/pattern");
+	expect_refusal("{\"pattern\":\"a{257}\"}", AIGOV_SCHEMA_UNSUPPORTED, "pattern", "#/pattern");
+	expect_refusal("{\"pattern\":\"(((((((((a)))))))))\"}", AIGOV_SCHEMA_UNSUPPORTED,
+				   "pattern", "#/pattern");
+	expect_refusal("{\"patternProperties\":{\"(a\":true}}", AIGOV_SCHEMA_MALFORMED,
+				   "patternProperties", "#/patternProperties");
 	expect_refusal("{\"anyOf\":[]}", AIGOV_SCHEMA_MALFORMED, "anyOf", "#/anyOf");
 	expect_refusal("{\"items\":[{}]}", AIGOV_SCHEMA_MALFORMED, "", "#/items");
 	expect_refusal("{\"multipleOf\":0}", AIGOV_SCHEMA_MALFORMED, "multipleOf", "#/multipleOf");
@@ -292,6 +301,10 @@ test_patterns(void **state)
 	expect_pattern("^\\s*\\S+$", "  x", true);
 	expect_pattern("^\\$\\.\\(\\)$", "$.()", true);
 	expect_pattern("^[\\^]$", "^", true);
+	expect_pattern("^a{$", "a{", true);
+	expect_pattern("^a{2,3}?$", "aaa", true);
+	expect_pattern("^a{2,3}$", "aaaa", false);
+	expect_pattern("^(a+)+b$", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaac", false);
 }
 
 static void
