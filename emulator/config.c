@@ -199,6 +199,8 @@ emu_faults_apply_json(json_t *obj, EmuFaults *f, char *err, size_t errlen)
 			ok = read_bool(v, k, &n.no_retry_after, err, errlen);
 		else if (strcmp(k, "nonconforming_json") == 0)
 			ok = read_bool(v, k, &n.nonconforming_json, err, errlen);
+		else if (strcmp(k, "nonjson_structured") == 0)
+			ok = read_bool(v, k, &n.nonjson_structured, err, errlen);
 		else if (strcmp(k, "sentinel_headers") == 0)
 			ok = read_bool(v, k, &n.sentinel_headers, err, errlen);
 		else if (strcmp(k, "error_status") == 0)
@@ -649,7 +651,8 @@ emu_faults_render(const EmuFaults *f, EmuBuf *out)
 				   ",\"big_headers_rate\":%g,\"big_headers_bytes\":%" PRId64
 				   ",\"drip_rate\":%g,\"drip_ms\":%" PRId64
 				   ",\"no_ratelimit_headers\":%s,\"no_retry_after\":%s"
-				   ",\"nonconforming_json\":%s,\"sentinel_headers\":%s}",
+				   ",\"nonconforming_json\":%s,\"nonjson_structured\":%s"
+				   ",\"sentinel_headers\":%s}",
 				   f->latency_ms, f->jitter_ms, f->error_rate, f->error_status,
 				   f->reset_rate, f->hang_rate, f->malformed_rate,
 				   f->truncated_rate, f->oversized_rate,
@@ -659,6 +662,7 @@ emu_faults_render(const EmuFaults *f, EmuBuf *out)
 				   f->no_ratelimit_headers ? "true" : "false",
 				   f->no_retry_after ? "true" : "false",
 				   f->nonconforming_json ? "true" : "false",
+				   f->nonjson_structured ? "true" : "false",
 				   f->sentinel_headers ? "true" : "false");
 }
 

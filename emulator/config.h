@@ -51,6 +51,7 @@ typedef struct EmuFaults
 	bool		no_ratelimit_headers;	/* omit every *ratelimit* header */
 	bool		no_retry_after; /* omit retry-after(-ms) on 429 */
 	bool		nonconforming_json; /* structured output breaks its schema */
+	bool		nonjson_structured; /* structured output is plain text */
 	bool		sentinel_headers;	/* token headers say -1 (Azure's wart) */
 } EmuFaults;
 

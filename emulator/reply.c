@@ -650,7 +650,7 @@ reply_content(const EmuRequest *req, const EmuReplyOpts *o, size_t *len,
 
 	*truncated = false;
 	emu_reply_text(req, text, sizeof(text));
-	switch (req->out)
+	switch (o->nonjson && req->out != EMU_OUT_TOOL ? EMU_OUT_TEXT : req->out)
 	{
 		case EMU_OUT_JSON_SCHEMA:
 			v = emu_schema_instance(req->schema, text, !o->nonconforming);

@@ -66,6 +66,7 @@ typedef struct EmuReplyOpts
 	bool		nonconforming;	/* structured output that breaks its schema */
 	uint64_t	seq;			/* makes ids unique */
 	int64_t		created;		/* unix seconds for OpenAI "created" */
+	bool		nonjson;		/* structured output as plain text */
 } EmuReplyOpts;
 
 typedef struct EmuUsage

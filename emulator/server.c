@@ -1533,6 +1533,7 @@ handle_provider(struct MHD_Connection *conn, EmuConn *x)
 		EmuReplyOpts o;
 
 		o.nonconforming = f.nonconforming_json;
+		o.nonjson = f.nonjson_structured;
 		o.seq = atomic_fetch_add_explicit(&srv.seq, 1, memory_order_relaxed);
 		o.created = wall_us() / 1000000;
 		emu_buf_reset(&x->resp);

@@ -39,6 +39,7 @@
 #include "pgutil.h"
 #include "quota.h"
 #include "request_fields.h"
+#include "response_format.h"
 #include "roles.h"
 #include "shmem.h"
 #include "tokens.h"
@@ -355,8 +356,9 @@ estimate_body(Jsonb *body, AigovTokenEstimate *est)
 				 errhint("Shorten the messages, or raise \"aigov.max_body_bytes\".")));
 
 	status = aigov_tokens_estimate_request(text, len, est);
-	pfree(text);
 	report_body_status(status, est);
+	AigovCheckResponseFormat(text, len);
+	pfree(text);
 }
 
 /*

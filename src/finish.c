@@ -25,6 +25,7 @@
 #include "outcome.h"
 #include "pgutil.h"
 #include "protocol.h"
+#include "structured_output.h"
 #include "translate.h"
 
 int			aigov_max_attempts = 5;
@@ -40,6 +41,32 @@ typedef struct ReadReply
 	int64		prompt_tokens;	/* -1: unknown */
 	int64		completion_tokens;
 } ReadReply;
+
+/*
+ * check_schema
+ *		Holds a successful reply to the job's response_format schema, if
+ *		it has one: a reply that does not conform becomes a
+ *		schema_mismatch, whose message is the validator's, and is not
+ *		kept (it must never be mistaken for the job's answer).
+ */
+static void
+check_schema(AigovJob *job, ReadReply *r)
+{
+	char		msg[sizeof(r->cls.message)];
+	size_t		len;
+
+	if (job->body == NULL || r->response == NULL)
+		return;
+	len = r->response == job->response ? job->response_len : strlen(r->response);
+	if (aigov_structured_check_reply(job->body, strlen(job->body), r->response, len,
+									 msg, sizeof(msg)) != AIGOV_STRUCTURED_MISMATCH)
+		return;
+	r->cls.cls = AIGOV_CLASS_SCHEMA_MISMATCH;
+	r->cls.retryable = false;
+	r->cls.breaker_failure = false;
+	strlcpy(r->cls.message, msg, sizeof(r->cls.message));
+	r->response = r->raw_response = NULL;
+}
 
 /*
  * read_reply
@@ -92,6 +119,7 @@ read_reply(AigovJob *job, int64 now_us, ReadReply *r)
 	r->prompt_tokens = cls->usage.present ? cls->usage.prompt_tokens : r->norm.prompt_tokens;
 	r->completion_tokens = cls->usage.present ? cls->usage.completion_tokens :
 		r->norm.completion_tokens;
+	check_schema(job, r);
 }
 
 /*

@@ -18,6 +18,11 @@
  *     header cap) fails the job at once: another call would be billed
  *     again and most likely be as large;
  *   - a request too large or refused as malformed fails at once;
+ *   - a reply whose content does not conform to the job's response_format
+ *     schema fails the job at once: the same model on the same provider
+ *     would most likely answer alike, and the call was billed; the key
+ *     is charged as for a success and its breaker is not moved (the
+ *     provider is up; its model answered badly);
  *   - overloads, 5xx, timeouts, connection failures and unreadable replies
  *     are transient: the job retries after a jittered exponential backoff
  *     until aigov.max_attempts of them, then fails;
@@ -110,6 +115,7 @@ decide_job(const AigovOutcomeInput *in, AigovOutcome *out)
 
 		case AIGOV_CLASS_FORBIDDEN:
 		case AIGOV_CLASS_RESPONSE_TOO_LARGE:
+		case AIGOV_CLASS_SCHEMA_MISMATCH:
 			out->state = AIGOV_JOB_FAILED;
 			out->error_http_status = 502;
 			break;
@@ -152,7 +158,8 @@ decide_job(const AigovOutcomeInput *in, AigovOutcome *out)
 static void
 decide_key(const AigovOutcomeInput *in, AigovOutcome *out)
 {
-	if (in->cls == AIGOV_CLASS_SUCCESS)
+	/* a reply that missed its schema was still served, and billed */
+	if (in->cls == AIGOV_CLASS_SUCCESS || in->cls == AIGOV_CLASS_SCHEMA_MISMATCH)
 		out->key_effect = AIGOV_KEY_COMPLETE;
 	else if (aigov_protocol_class_is_rate_limit(in->cls))
 	{

@@ -102,12 +102,14 @@ typedef enum AigovErrorClass
 	AIGOV_CLASS_BAD_RESPONSE,	/* 2xx with a malformed/truncated body */
 	AIGOV_CLASS_FORBIDDEN,		/* 403 that is not an invalid key: the key may
 								 * not do this; it stays in rotation */
-	AIGOV_CLASS_RESPONSE_TOO_LARGE	/* reply body or headers over our caps:
+	AIGOV_CLASS_RESPONSE_TOO_LARGE, /* reply body or headers over our caps:
 									 * never retried (it would be billed
 									 * again) */
+	AIGOV_CLASS_SCHEMA_MISMATCH /* a 2xx whose content does not conform to the
+								 * request's response_format schema */
 } AigovErrorClass;
 
-#define AIGOV_CLASS_COUNT	(AIGOV_CLASS_RESPONSE_TOO_LARGE + 1)
+#define AIGOV_CLASS_COUNT	(AIGOV_CLASS_SCHEMA_MISMATCH + 1)
 
 /* Transport outcomes the dispatcher maps libcurl's codes to. */
 typedef enum AigovTransportError

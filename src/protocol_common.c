@@ -41,7 +41,8 @@ static const char *const class_names[AIGOV_CLASS_COUNT] = {
 	"auth",
 	"bad_response",
 	"forbidden",
-	"response_too_large"
+	"response_too_large",
+	"schema_mismatch"
 };
 
 /* ------------------------------------------------------------- headers */
@@ -380,6 +381,10 @@ finish(const AigovRateHeaders *h, int64_t now_us, AigovClassification *out)
 		case AIGOV_CLASS_RESPONSE_TOO_LARGE:
 			/* a provider's misbehaviour, but another call is billed again */
 			out->breaker_failure = true;
+			out->retry_at_us = 0;
+			return;
+		case AIGOV_CLASS_SCHEMA_MISMATCH:
+			/* set after classification (structured_output.c), never here */
 			out->retry_at_us = 0;
 			return;
 	}

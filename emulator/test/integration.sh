@@ -409,6 +409,9 @@ check "fault: no rate-limit headers mode" eval 'status_is 200 && ! grep -qi "^x-
 admin faults '{"key":"k-fault","clear":true,"nonconforming_json":true}'
 openai sk-it-fault "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"job 40\"}],\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"r\",\"schema\":$SCHEMA}}}"
 check "fault: nonconforming JSON switch" eval 'status_is 200 && has "unexpected_field" && lacks "\\\"score\\\""'
+admin faults '{"key":"k-fault","clear":true,"nonjson_structured":true}'
+openai sk-it-fault "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"job 41\"}],\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"r\",\"schema\":$SCHEMA}}}"
+check "fault: plain-text structured reply switch" eval 'status_is 200 && has "\"content\":\"echo: job 41\"" && lacks "\\\"score\\\""'
 admin faults '{"key":"k-fault","clear":true,"latency_ms":300}'
 T=$(curl -s -o /dev/null -w '%{time_total}' -H 'Authorization: Bearer sk-it-fault' --data-binary "$(chat x)" "$BASE/v1/chat/completions")
 MS=$(echo "$T" | sed 's/^\([0-9]*\)\.\([0-9]\{3\}\).*/\1\2/')

@@ -202,7 +202,8 @@ test_faults_apply(void **state)
 	j = json_loads("{\"key\":\"k1\",\"clear\":true,\"latency_ms\":1000,\"jitter_ms\":50,"
 				   "\"error_rate\":0.1,\"error_status\":502,\"reset_rate\":0.1,\"hang_rate\":0.1,"
 				   "\"malformed_rate\":0.1,\"truncated_rate\":0.1,\"no_ratelimit_headers\":true,"
-				   "\"no_retry_after\":true,\"nonconforming_json\":true}", 0, NULL);
+				   "\"no_retry_after\":true,\"nonconforming_json\":true,"
+				   "\"nonjson_structured\":true}", 0, NULL);
 	assert_true(emu_faults_apply_json(j, &f, err, sizeof(err)));
 	json_decref(j);
 	assert_int_equal(f.latency_ms, 1000);
@@ -210,6 +211,7 @@ test_faults_apply(void **state)
 	assert_int_equal(f.error_status, 502);
 	assert_true(f.hang_rate == 0.1 && f.truncated_rate == 0.1);
 	assert_true(f.no_ratelimit_headers && f.no_retry_after && f.nonconforming_json);
+	assert_true(f.nonjson_structured);
 
 	/* merging keeps what is not mentioned */
 	j = json_loads("{\"latency_ms\":0}", 0, NULL);
@@ -319,6 +321,7 @@ test_limits_apply_and_render(void **state)
 	assert_int_equal(json_integer_value(json_object_get(j, "latency_ms")), 3);
 	assert_true(json_real_value(json_object_get(j, "error_rate")) == 0.5);
 	assert_true(json_is_false(json_object_get(j, "nonconforming_json")));
+	assert_true(json_is_false(json_object_get(j, "nonjson_structured")));
 	assert_true(json_is_false(json_object_get(j, "sentinel_headers")));
 	json_decref(j);
 	emu_buf_free(&b);

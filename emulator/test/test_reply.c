@@ -42,7 +42,7 @@ reply_json(EmuProvider p, const char *body, const char *model,
 		   bool nonconforming, EmuUsage *u)
 {
 	EmuRequest	r;
-	EmuReplyOpts o = {nonconforming, 17, 1755133833};
+	EmuReplyOpts o = {nonconforming, 17, 1755133833, false};
 	EmuBuf		b;
 	json_t	   *j;
 	json_error_t e;
@@ -258,6 +258,24 @@ test_openai_structured_and_tools(void **state)
 	assert_null(json_object_get(inner, "days"));
 	json_decref(inner);
 	json_decref(j);
+
+	/* the other switch: the content is plain text, not JSON */
+	{
+		EmuRequest	r;
+		EmuReplyOpts o = {false, 18, 1755133833, true};
+		EmuBuf		b;
+
+		parse_ok(EMU_PROVIDER_OPENAI, body, NULL, &r);
+		emu_buf_init(&b);
+		assert_true(emu_reply_build(EMU_PROVIDER_OPENAI, &r, &o, &b, &u));
+		j = json_loadb(b.data, b.len, JSON_REJECT_DUPLICATES, NULL);
+		assert_non_null(j);
+		assert_string_equal(sval(j, "choices.0.message.content"), "echo: job 5");
+		assert_null(json_loads(sval(j, "choices.0.message.content"), 0, NULL));
+		json_decref(j);
+		emu_buf_free(&b);
+		emu_request_free(&r);
+	}
 
 	/* json_object mode */
 	j = reply_json(EMU_PROVIDER_OPENAI, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],"

@@ -212,4 +212,27 @@ for my $b ('{"model":"m","messages":[],"n":3,"stream":false}',
 	'{"model":"m","stream":true}', '{"model":"m","n":99}',
 	'{"model":"m","service_tier":"flex"}', '[]') {
 	seed('fuzz_request_fields', 'body-' . $b, "\x01" . $b);
+
+# fuzz_json_schema: schema, NUL, instance; the first two groups of every
+# file of the JSON Schema Test Suite (their first test), plus edge cases
+for my $f (sort glob("$fixtures/json-schema-test-suite/draft2020-12/*.json")) {
+	my $groups = decode_json(slurp($f));
+	for my $g (0 .. 1) {
+		next unless $groups->[$g];
+		my $t = $groups->[$g]{tests}[0];
+		seed('fuzz_json_schema', basename($f, '.json') . "-$g",
+			$json->encode($groups->[$g]{schema}) . "\0" .
+			JSON::PP->new->canonical->allow_nonref->encode($t->{data}));
+	}
+}
+my %schema_edges = (
+	'blowup' => '{"$ref":"#/$defs/a","$defs":{"a":{"anyOf":[{"$ref":"#/$defs/b"},{"$ref":"#/$defs/b"}]},"b":{"anyOf":[{"$ref":"#/$defs/c"},{"$ref":"#/$defs/c"}]},"c":false}}' . "\0" . '1',
+	'cycle' => '{"$defs":{"a":{"$ref":"#/$defs/b"},"b":{"allOf":[{"$ref":"#/$defs/a"}]}}}' . "\0" . '{}',
+	'recursive' => '{"items":{"$ref":"#"},"maxItems":2}' . "\0" . '[[[[[]]]],[]]',
+	'patterns' => '{"patternProperties":{"^[\\\\w-]+$":{"pattern":"^(?:a|b)+?\\\\d{2,}$"}},"propertyNames":{"maxLength":3}}' . "\0" . '{"ab":"ab12","a-b":"x"}',
+	'numbers' => '{"multipleOf":0.1,"exclusiveMaximum":1e308,"minimum":-9223372036854775807}' . "\0" . '0.30000000000000004',
+	'unique' => '{"uniqueItems":true,"items":{"const":{"a":[1.0]}}}' . "\0" . '[{"a":[1]},{"a":[1.0]}]',
+);
+for my $n (sort keys %schema_edges) {
+	seed('fuzz_json_schema', $n, $schema_edges{$n});
 }

@@ -313,6 +313,28 @@ test_response_too_large_is_not_retried(void **state)
 	assert_int_equal(out.state, AIGOV_JOB_QUEUED);
 }
 
+/*
+ * A reply that misses its schema fails at once, whatever the earlier
+ * failures: the call was served and billed, so the key is charged as for
+ * a success, and the breaker does not move.
+ */
+static void
+test_schema_mismatch_fails_at_once(void **state)
+{
+	AigovOutcomeInput in = call(AIGOV_CLASS_SCHEMA_MISMATCH, 200, 1);
+	AigovOutcome out;
+
+	(void) state;
+	aigov_outcome_decide(&in, &out);
+	assert_int_equal(out.state, AIGOV_JOB_FAILED);
+	assert_int_equal(out.failures, 1);
+	assert_int_equal(out.not_before_us, 0);
+	assert_int_equal(out.error_http_status, 502);
+	assert_false(out.disable_key);
+	assert_int_equal(out.key_effect, AIGOV_KEY_COMPLETE);
+	assert_int_equal(out.breaker, AIGOV_BREAKER_NEUTRAL);
+}
+
 /* Every class has a decision and a state name. */
 static void
 test_every_class(void **state)
@@ -351,6 +373,7 @@ main(void)
 		cmocka_unit_test(test_deadline),
 		cmocka_unit_test(test_forbidden_fails_without_disabling),
 		cmocka_unit_test(test_response_too_large_is_not_retried),
+		cmocka_unit_test(test_schema_mismatch_fails_at_once),
 		cmocka_unit_test(test_every_class),
 	};
 
