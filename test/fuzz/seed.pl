@@ -212,6 +212,7 @@ for my $b ('{"model":"m","messages":[],"n":3,"stream":false}',
 	'{"model":"m","stream":true}', '{"model":"m","n":99}',
 	'{"model":"m","service_tier":"flex"}', '[]') {
 	seed('fuzz_request_fields', 'body-' . $b, "\x01" . $b);
+}
 
 # fuzz_json_schema: schema, NUL, instance; the first two groups of every
 # file of the JSON Schema Test Suite (their first test), plus edge cases
