@@ -489,11 +489,11 @@ SELECT pg_catalog.array_agg(p.m ORDER BY pg_catalog.random()) INTO pools
 npools := COALESCE(pg_catalog.array_length(pools, 1), 0);
 
 FOREACH pool IN ARRAY COALESCE(pools, '{}'::text[]) LOOP
-	EXIT WHEN wanted OPERATOR(pg_catalog.<=) 0;
-	-- Each pool gets its share of what is left; what a pool does not take
-	-- goes to the pools after it.
-	share := (wanted OPERATOR(pg_catalog.+) npools OPERATOR(pg_catalog.-) 1)
-			 OPERATOR(pg_catalog./) npools;
+	-- Each pool gets its share of what is left, and at least one job, so
+	-- that a worker claiming one job at a time (waiting for keys) serves
+	-- every pool; what a pool does not take goes to the pools after it.
+	share := GREATEST(1, (wanted OPERATOR(pg_catalog.+) npools OPERATOR(pg_catalog.-) 1)
+					  OPERATOR(pg_catalog./) npools);
 	npools := npools OPERATOR(pg_catalog.-) 1;
 
 	-- The pool's due jobs with the smallest virtual start tags, read in tag

@@ -29,7 +29,7 @@
 #include "protocol.h"
 
 /* How far ahead a job may book a key's slot. */
-#define AIGOV_BOOK_HORIZON_US	INT64CONST(1000000)
+#define AIGOV_BOOK_HORIZON_US	INT64CONST(200000)
 
 typedef enum RouteResult
 {
