@@ -9,8 +9,9 @@
  * serving its model, in proportion to their headroom on requests and
  * tokens net of what is in flight, and the job's cost is reserved on it
  * (layer 2).  A job with no key free now books the next free slot of the
- * key that offers the earliest one, so that waiting jobs come due one pace
- * interval apart.  A job that cannot go gets its completion record (back
+ * key that offers the earliest one, if it is near, so that waiting jobs
+ * come due one pace interval apart; further slots are left to the queue's
+ * fair order.  A job that cannot go gets its completion record (back
  * to the queue with a not_before, or a final state with the reason) and is
  * freed.  Key state is reached only through quota.c.
  *
