@@ -182,9 +182,23 @@ CREATE TABLE aigov.requests (
 	completion_tokens integer,
 	claimed_by	integer,
 	claimed_at	timestamptz,
+	vstart		bigint NOT NULL DEFAULT 0,
 	PRIMARY KEY (id, tenant_id)
 ) WITH (fillfactor = 70);
-CREATE INDEX requests_queued_idx ON aigov.requests (priority DESC, not_before, id)
+
+/*
+ * Fair queuing (docs/scheduling.md): the enqueue trigger gives each job a
+ * virtual start tag in its model's key pool, and a claim reads each pool's
+ * queued jobs in tag order from requests_queued_idx.  The other two
+ * indexes serve priority within a tenant: whether a pool holds any job of
+ * a priority other than 0, and a tenant's best job in a pool and class.
+ */
+CREATE INDEX requests_queued_idx ON aigov.requests (model, vstart, id)
+	WHERE state OPERATOR(pg_catalog.=) 'queued';
+CREATE INDEX requests_queued_priority_idx ON aigov.requests (model)
+	WHERE state OPERATOR(pg_catalog.=) 'queued' AND priority OPERATOR(pg_catalog.<>) 0;
+CREATE INDEX requests_tenant_queue_idx
+	ON aigov.requests (tenant_id, model, workload_class, priority DESC, vstart)
 	WHERE state OPERATOR(pg_catalog.=) 'queued';
 CREATE INDEX requests_in_flight_idx ON aigov.requests (claimed_by)
 	WHERE state OPERATOR(pg_catalog.=) 'in_flight';
@@ -425,7 +439,7 @@ CREATE FUNCTION aigov._claim_batch(batch integer, worker_pid integer)
 				   admitted boolean, rpm bigint, tpm bigint, tpd bigint,
 				   soft_limit_pct integer, hard_cap boolean, weight integer,
 				   est_prompt_tokens bigint, est_charged_prompt_tokens bigint,
-				   deferred boolean, installation text)
+				   deferred boolean, installation text, vstart bigint)
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 	SET enable_seqscan = off
@@ -433,6 +447,20 @@ CREATE FUNCTION aigov._claim_batch(batch integer, worker_pid integer)
 #variable_conflict use_column
 DECLARE
 	inst text;
+	pools text[];
+	pool text;
+	npools integer;
+	wanted integer := $1;
+	share integer;
+	got integer;
+	now_ts timestamptz := pg_catalog.clock_timestamp();
+	tids tid[];
+	tags bigint[];
+	tenants text[];
+	classes text[];
+	prios integer[];
+	sub record;
+	j integer;
 BEGIN
 -- The installation id goes out in every call's Idempotency-Key; read with
 -- each claim, so a worker never sends a key of an extension since dropped.
@@ -443,31 +471,111 @@ IF inst IS NULL THEN
 	INSERT INTO aigov._installation DEFAULT VALUES ON CONFLICT DO NOTHING;
 	SELECT i.id::pg_catalog.text INTO inst FROM aigov._installation i;
 END IF;
--- Like aigov._complete, below: the claimed rows are reached by the address
--- the claim locked, and sequential scans are off, so a plan the session
--- kept from a nearly empty table cannot sort the whole table or scan it
--- once per claimed job.
-RETURN QUERY
-WITH c AS (
-	SELECT q.ctid AS tid, q.id, q.tenant_id FROM aigov.requests q
-	 WHERE q.state OPERATOR(pg_catalog.=) 'queued'
-	   AND q.not_before OPERATOR(pg_catalog.<=) pg_catalog.clock_timestamp()
-	 ORDER BY q.priority DESC, q.not_before, q.id
-	 LIMIT $1 FOR UPDATE SKIP LOCKED)
-UPDATE aigov.requests r
-   SET state = 'in_flight', claimed_by = $2,
-	   claimed_at = pg_catalog.clock_timestamp(),
-	   attempts = r.attempts OPERATOR(pg_catalog.+) 1
-  FROM c
-  LEFT JOIN aigov.tenants t ON t.tenant_id OPERATOR(pg_catalog.=) c.tenant_id
-  LEFT JOIN aigov.tiers tr ON tr.tier OPERATOR(pg_catalog.=) t.tier
- WHERE r.ctid OPERATOR(pg_catalog.=) c.tid
-RETURNING r.id, r.tenant_id, r.model, r.body::pg_catalog.text, r.attempts,
-		  r.failures, r.est_tokens, r.workload_class, r.deadline, t.tenant_group,
-		  r.admitted, COALESCE(t.rpm, tr.rpm)::pg_catalog.int8,
-		  COALESCE(t.tpm, tr.tpm), COALESCE(t.tpd, tr.tpd), t.soft_limit_pct,
-		  t.hard_cap, tr.weight, r.est_prompt_tokens, r.est_charged_prompt_tokens,
-		  r.not_before OPERATOR(pg_catalog.>) r.created_at, inst;
+
+-- The key pools (models) with queued jobs, one probe of requests_queued_idx
+-- each, in a random order so that no pool always comes first.
+WITH RECURSIVE p(m) AS (
+	(SELECT q.model FROM aigov.requests q
+	  WHERE q.state OPERATOR(pg_catalog.=) 'queued' AND q.model IS NOT NULL
+	  ORDER BY q.model LIMIT 1)
+	UNION ALL
+	SELECT (SELECT q.model FROM aigov.requests q
+			 WHERE q.state OPERATOR(pg_catalog.=) 'queued'
+			   AND q.model OPERATOR(pg_catalog.>) p.m
+			 ORDER BY q.model LIMIT 1)
+	  FROM p WHERE p.m IS NOT NULL)
+SELECT pg_catalog.array_agg(p.m ORDER BY pg_catalog.random()) INTO pools
+  FROM p WHERE p.m IS NOT NULL;
+npools := COALESCE(pg_catalog.array_length(pools, 1), 0);
+
+FOREACH pool IN ARRAY COALESCE(pools, '{}'::text[]) LOOP
+	-- Each pool gets its share of what is left, and at least one job, so
+	-- that a worker claiming one job at a time (waiting for keys) serves
+	-- every pool; what a pool does not take goes to the pools after it.
+	share := GREATEST(1, (wanted OPERATOR(pg_catalog.+) npools OPERATOR(pg_catalog.-) 1)
+					  OPERATOR(pg_catalog./) npools);
+	npools := npools OPERATOR(pg_catalog.-) 1;
+
+	-- The pool's due jobs with the smallest virtual start tags, read in tag
+	-- order from requests_queued_idx and locked.
+	SELECT pg_catalog.array_agg(c.tid ORDER BY c.vstart, c.id),
+		   pg_catalog.array_agg(c.vstart ORDER BY c.vstart, c.id),
+		   pg_catalog.array_agg(c.tenant_id ORDER BY c.vstart, c.id),
+		   pg_catalog.array_agg(c.workload_class ORDER BY c.vstart, c.id),
+		   pg_catalog.array_agg(c.priority ORDER BY c.vstart, c.id)
+	  INTO tids, tags, tenants, classes, prios
+	  FROM (SELECT q.ctid AS tid, q.id, q.vstart, q.tenant_id, q.workload_class,
+				   q.priority
+			  FROM aigov.requests q
+			 WHERE q.state OPERATOR(pg_catalog.=) 'queued'
+			   AND q.model OPERATOR(pg_catalog.=) pool
+			   AND q.not_before OPERATOR(pg_catalog.<=) now_ts
+			 ORDER BY q.vstart, q.id
+			 LIMIT share FOR UPDATE SKIP LOCKED) c;
+	CONTINUE WHEN tids IS NULL;
+
+	-- Priority orders jobs within a tenant and workload class only: a
+	-- candidate gives its tag to its tenant's best due job of a higher
+	-- priority in the same class, which is claimed in its place; the
+	-- candidate takes that job's later tag.  The tags a tenant holds do not
+	-- change, so neither does its share.  Skipped unless the pool holds a
+	-- job of a priority other than 0 (requests_queued_priority_idx).
+	IF EXISTS (SELECT 1 FROM aigov.requests q
+				WHERE q.state OPERATOR(pg_catalog.=) 'queued'
+				  AND q.priority OPERATOR(pg_catalog.<>) 0
+				  AND q.model OPERATOR(pg_catalog.=) pool) THEN
+		FOR i IN 1 .. pg_catalog.array_length(tids, 1) LOOP
+			SELECT q.ctid AS tid, q.vstart, q.priority INTO sub
+			  FROM aigov.requests q
+			 WHERE q.state OPERATOR(pg_catalog.=) 'queued'
+			   AND q.tenant_id OPERATOR(pg_catalog.=) tenants[i]
+			   AND q.model OPERATOR(pg_catalog.=) pool
+			   AND q.workload_class OPERATOR(pg_catalog.=) classes[i]
+			   AND q.priority OPERATOR(pg_catalog.>) prios[i]
+			   AND q.not_before OPERATOR(pg_catalog.<=) now_ts
+			   AND q.ctid OPERATOR(pg_catalog.<>) ALL (tids[1:i])
+			 ORDER BY q.priority DESC, q.vstart
+			 LIMIT 1 FOR UPDATE SKIP LOCKED;
+			CONTINUE WHEN NOT FOUND;
+			j := pg_catalog.array_position(tids, sub.tid);
+			IF j IS NOT NULL THEN
+				-- both are claimed now: they trade places
+				tids[j] := tids[i];
+				prios[j] := prios[i];
+			ELSE
+				UPDATE aigov.requests q SET vstart = sub.vstart
+				 WHERE q.ctid OPERATOR(pg_catalog.=) tids[i];
+			END IF;
+			tids[i] := sub.tid;
+			prios[i] := sub.priority;
+		END LOOP;
+	END IF;
+
+	-- The claimed rows are reached by the addresses locked above, and
+	-- sequential scans are off, so a plan the session kept from a nearly
+	-- empty table cannot scan the whole table once per claimed job.  Each
+	-- row keeps the tag of the place it was claimed at, which the worker
+	-- advances its pool's virtual clock to.
+	RETURN QUERY
+	UPDATE aigov.requests r
+	   SET state = 'in_flight', claimed_by = $2,
+		   claimed_at = pg_catalog.clock_timestamp(),
+		   attempts = r.attempts OPERATOR(pg_catalog.+) 1,
+		   vstart = c.tag
+	  FROM ROWS FROM (pg_catalog.unnest(tids), pg_catalog.unnest(tags),
+					  pg_catalog.unnest(tenants)) AS c(tid, tag, tenant)
+	  LEFT JOIN aigov.tenants t ON t.tenant_id OPERATOR(pg_catalog.=) c.tenant
+	  LEFT JOIN aigov.tiers tr ON tr.tier OPERATOR(pg_catalog.=) t.tier
+	 WHERE r.ctid OPERATOR(pg_catalog.=) c.tid
+	RETURNING r.id, r.tenant_id, r.model, r.body::pg_catalog.text, r.attempts,
+			  r.failures, r.est_tokens, r.workload_class, r.deadline, t.tenant_group,
+			  r.admitted, COALESCE(t.rpm, tr.rpm)::pg_catalog.int8,
+			  COALESCE(t.tpm, tr.tpm), COALESCE(t.tpd, tr.tpd), t.soft_limit_pct,
+			  t.hard_cap, tr.weight, r.est_prompt_tokens, r.est_charged_prompt_tokens,
+			  r.not_before OPERATOR(pg_catalog.>) r.created_at, inst, r.vstart;
+	GET DIAGNOSTICS got = ROW_COUNT;
+	wanted := wanted OPERATOR(pg_catalog.-) got;
+END LOOP;
 END
 $$;
 COMMENT ON FUNCTION aigov._claim_batch(integer, integer) IS 'Claims due jobs for a worker with SKIP LOCKED (internal)';

@@ -11,6 +11,10 @@
  * Idempotency-Key), read by the same statement, so a job never goes out
  * under the id of an extension dropped since.
  *
+ * A claim takes each key pool's jobs in the order of their virtual start
+ * tags (docs/scheduling.md), and advances the pool's virtual clock to the
+ * tag of each job it took.
+ *
  * Every call has its aigov.attempts row: the worker writes it with the
  * call's result, and when a worker dies with calls in flight, the requeue
  * of its jobs writes one per job as worker_lost (aigov._requeue_orphans).
@@ -26,6 +30,7 @@
 #include "miscadmin.h"
 
 #include "claim.h"
+#include "fairq.h"
 #include "job.h"
 #include "pgutil.h"
 
@@ -37,7 +42,7 @@ static const char *const claim_columns[] = {
 	"id", "tenant_id", "model", "body", "attempts", "failures", "est_tokens",
 	"workload_class", "deadline", "tenant_group", "admitted", "rpm", "tpm",
 	"tpd", "soft_limit_pct", "hard_cap", "weight", "est_prompt_tokens",
-	"est_charged_prompt_tokens", "deferred", "installation"
+	"est_charged_prompt_tokens", "deferred", "installation", "vstart"
 };
 
 enum
@@ -46,7 +51,7 @@ enum
 	COL_EST_TOKENS, COL_WORKLOAD_CLASS, COL_DEADLINE, COL_TENANT_GROUP,
 	COL_ADMITTED, COL_RPM, COL_TPM, COL_TPD, COL_SOFT_LIMIT_PCT, COL_HARD_CAP,
 	COL_WEIGHT, COL_EST_PROMPT_TOKENS, COL_EST_CHARGED_PROMPT_TOKENS,
-	COL_DEFERRED, COL_INSTALLATION, NCOLUMNS
+	COL_DEFERRED, COL_INSTALLATION, COL_VSTART, NCOLUMNS
 };
 
 /*
@@ -121,6 +126,8 @@ AigovClaimJobs(int n, dlist_head *claimed)
 	Datum		args[2];
 	int			col[NCOLUMNS];
 	int			ret;
+	SPITupleTable *tuptable;
+	uint64		nclaimed;
 
 	args[0] = Int32GetDatum(n);
 	args[1] = Int32GetDatum(MyProcPid);
@@ -132,14 +139,21 @@ AigovClaimJobs(int n, dlist_head *claimed)
 	if (SPI_processed == 0)
 		return 0;
 
-	AigovColumnsLookup(SPI_tuptable->tupdesc, claim_columns, NCOLUMNS, col);
-	for (uint64 i = 0; i < SPI_processed; i++)
+	/* kept: the first claim from a pool may read the queue through SPI */
+	tuptable = SPI_tuptable;
+	nclaimed = SPI_processed;
+	AigovColumnsLookup(tuptable->tupdesc, claim_columns, NCOLUMNS, col);
+	for (uint64 i = 0; i < nclaimed; i++)
 	{
-		AigovJob   *job = read_job(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, col);
+		AigovJob   *job = read_job(tuptable->vals[i], tuptable->tupdesc, col);
 
+		/* the job's pool has served up to its start tag (fairq.c) */
+		AigovFairAdvance(job->model,
+						 AigovGetInt64(tuptable->vals[i], tuptable->tupdesc,
+									   col[COL_VSTART], 0));
 		dlist_push_tail(claimed, &job->node);
 	}
-	return (int) SPI_processed;
+	return (int) nclaimed;
 }
 
 /*

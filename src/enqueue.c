@@ -36,6 +36,7 @@
 #include "utils/timestamp.h"
 
 #include "aigov.h"
+#include "fairq.h"
 #include "pgutil.h"
 #include "quota.h"
 #include "request_fields.h"
@@ -169,6 +170,7 @@ typedef struct RequestColumns
 	int			deadline;
 	int			degraded;
 	int			admitted;
+	int			vstart;
 	int			zeroed[N_ZEROED];
 	int			worker_owned[N_WORKER_OWNED];
 } RequestColumns;
@@ -246,6 +248,7 @@ request_columns(Relation rel)
 	c->deadline = column_number(tupdesc, "deadline");
 	c->degraded = column_number(tupdesc, "degraded");
 	c->admitted = column_number(tupdesc, "admitted");
+	c->vstart = column_number(tupdesc, "vstart");
 	for (int i = 0; i < (int) N_ZEROED; i++)
 		c->zeroed[i] = column_number(tupdesc, zeroed_columns[i]);
 	for (int i = 0; i < (int) N_WORKER_OWNED; i++)
@@ -753,9 +756,9 @@ aigov_requests_before_insert(PG_FUNCTION_ARGS)
 	AigovTenantLimits limits;
 	AigovUserSwitch saved;
 	int			ncols = 0;
-	int			colnums[N_WORKER_OWNED + 14];
-	Datum		values[N_WORKER_OWNED + 14];
-	bool		nulls[N_WORKER_OWNED + 14];
+	int			colnums[N_WORKER_OWNED + 15];
+	Datum		values[N_WORKER_OWNED + 15];
+	bool		nulls[N_WORKER_OWNED + 15];
 
 	if (!CALLED_AS_TRIGGER(fcinfo) ||
 		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
@@ -852,6 +855,11 @@ aigov_requests_before_insert(PG_FUNCTION_ARGS)
 	nulls[ncols++] = false;
 	colnums[ncols] = col->admitted;
 	values[ncols] = BoolGetDatum(aigov_submit_admitted);
+	nulls[ncols++] = false;
+	/* its place in its key pool's fair queue (fairq.c) */
+	colnums[ncols] = col->vstart;
+	values[ncols] = Int64GetDatum(AigovFairTag(model, tenant_id, est_tokens,
+											   limits.weight));
 	nulls[ncols++] = false;
 	for (int i = 0; i < (int) N_WORKER_OWNED; i++)
 	{

@@ -9,8 +9,9 @@
  * serving its model, in proportion to their headroom on requests and
  * tokens net of what is in flight, and the job's cost is reserved on it
  * (layer 2).  A job with no key free now books the next free slot of the
- * key that offers the earliest one, so that waiting jobs come due one pace
- * interval apart.  A job that cannot go gets its completion record (back
+ * key that offers the earliest one, if it is near, so that waiting jobs
+ * come due one pace interval apart; further slots are left to the queue's
+ * fair order.  A job that cannot go gets its completion record (back
  * to the queue with a not_before, or a final state with the reason) and is
  * freed.  Key state is reached only through quota.c.
  *
@@ -27,6 +28,9 @@
 #include "pgutil.h"
 #include "plan.h"
 #include "protocol.h"
+
+/* How far ahead a job may book a key's slot. */
+#define AIGOV_BOOK_HORIZON_US	INT64CONST(200000)
 
 typedef enum RouteResult
 {
@@ -136,8 +140,8 @@ gather_candidates(const AigovJob *job, int64 now_us, Candidates *c)
  *		the earliest one, behind the jobs already waiting for it.  A job
  *		that waited before keeps its place: it waits only for the key.
  *		*booked is false when the job only waits for the key (it waited
- *		before, or the key's limits are unknown and a completion, not time,
- *		will free it).
+ *		before, the slot is further than AIGOV_BOOK_HORIZON_US away, or the
+ *		key's limits are unknown and a completion, not time, will free it).
  */
 static int64
 book_slot(const AigovJob *job, const Candidates *c, int64 key_free_at,
@@ -162,6 +166,14 @@ book_slot(const AigovJob *job, const Candidates *c, int64 key_free_at,
 		}
 	}
 	if (best < 0 || !aigov_router_limits_known(&c->state[best]))
+		return key_free_at;
+
+	/*
+	 * Beyond the horizon, the job waits in the queue instead: a booking fixes
+	 * the order of service, and the fair order of the queue
+	 * (docs/scheduling.md) must decide it for jobs enqueued later.
+	 */
+	if (best_slot > now_us + AIGOV_BOOK_HORIZON_US)
 		return key_free_at;
 	slot = AigovKeyBook(c->key[best]->shared, job->charge_tokens, now_us);
 	if (slot == INT64_MAX)
