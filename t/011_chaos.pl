@@ -179,7 +179,7 @@ ok($copy_inst ne '' && $copy_inst ne $inst,
 
 # --- a recreated extension draws a new id: job 1 again, another key ---
 # The workers lock the extension before its tables, as DROP EXTENSION
-# does, so the drop succeeds at once (t/015_drop_extension.pl).
+# does, so the drop succeeds at once (t/017_drop_extension.pl).
 my $drop_err;
 is($node->psql('postgres', 'DROP EXTENSION aigov; CREATE EXTENSION aigov;',
 	stderr => \$drop_err), 0, 'the extension was dropped and created again')

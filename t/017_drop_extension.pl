@@ -1,4 +1,4 @@
-# t/015_drop_extension.pl: DROP EXTENSION aigov while the dispatchers are
+# t/017_drop_extension.pl: DROP EXTENSION aigov while the dispatchers are
 # busy.  Each worker cycle locks the extension before any of its tables, in
 # the order DROP EXTENSION locks them, so a DROP never meets a cycle in a
 # deadlock: it waits for the cycle to commit, the workers see the
