@@ -19,6 +19,15 @@
  * calls in flight than AIGOV_RESPONSE_MEMORY_BUDGET holds replies of
  * aigov.max_response_bytes (AigovDispatchCallBudget).
  *
+ * A job's request goes on the wire at most once per transfer.  When a
+ * reused keep-alive connection dies before any byte of the reply, libcurl
+ * would send the request again on a fresh connection by itself: the
+ * provider could then see (and bill) two calls under one aigov.attempts
+ * row.  The pre-request callback counts the sends of a transfer and aborts
+ * a second one, so the transfer ends as a connection failure and the job
+ * is retried, if at all, by aigov's own path, with its own attempts row
+ * and backoff.  Connection reuse itself stays on.
+ *
  * Every socket a call opens passes the open-socket callback, which
  * refuses an address aigov.allowed_hosts does not allow (egress.c), so a
  * refused call sends nothing, its secret included.  The header list, which
@@ -43,6 +52,10 @@
 #include "utils/wait_event.h"
 
 #include <curl/curl.h>
+
+#if LIBCURL_VERSION_NUM < 0x075000
+#error "aigov needs libcurl 7.80 or later (CURLOPT_PREREQFUNCTION)"
+#endif
 
 #include "aigov.h"
 #include "dispatch.h"
@@ -218,6 +231,27 @@ opensocket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *address
 	job->host_opened = true;
 	return socket(address->family, address->socktype | SOCK_CLOEXEC,
 				  address->protocol);
+}
+
+/*
+ * prereq_cb
+ *		Runs each time libcurl is about to send the request, once its
+ *		connection is up.  Lets the first send of a transfer through and
+ *		aborts any further one, which is libcurl resending the request on
+ *		its own after a reused connection died.
+ */
+static int
+prereq_cb(void *clientp, char *conn_primary_ip, char *conn_local_ip,
+		  int conn_primary_port, int conn_local_port)
+{
+	AigovJob   *job = (AigovJob *) clientp;
+
+	if (job->sends++ > 0)
+	{
+		job->resend_refused = true;
+		return CURL_PREREQFUNC_ABORT;
+	}
+	return CURL_PREREQFUNC_OK;
 }
 
 /*
@@ -401,6 +435,8 @@ AigovDispatchSend(AigovJob *job, const char *url, const char *auth_header,
 	job->transport_message[0] = '\0';
 	job->host_refused = job->host_opened = false;
 	job->refused_addr[0] = '\0';
+	job->sends = 0;
+	job->resend_refused = false;
 	job->started_at = GetCurrentTimestamp();
 
 	curl_easy_setopt(easy, CURLOPT_URL, url);
@@ -421,6 +457,8 @@ AigovDispatchSend(AigovJob *job, const char *url, const char *auth_header,
 	curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, opensocket_cb);
 	curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, job);
+	curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, prereq_cb);
+	curl_easy_setopt(easy, CURLOPT_PREREQDATA, job);
 	curl_easy_setopt(easy, CURLOPT_USERAGENT, "aigov/" AIGOV_VERSION);
 
 	mc = curl_multi_add_handle(multi, easy);
@@ -486,6 +524,9 @@ transport_error_of(AigovJob *job, CURLcode rc)
 		case CURLE_WRITE_ERROR:
 		case CURLE_PARTIAL_FILE:
 			return AIGOV_TRANSPORT_TRUNCATED;
+		case CURLE_ABORTED_BY_CALLBACK:
+			/* prereq_cb refused a resend: the connection died first */
+			return AIGOV_TRANSPORT_CONNECTION;
 		default:
 			return AIGOV_TRANSPORT_CONNECTION;
 	}
@@ -523,6 +564,10 @@ collect_done(dlist_head *done)
 			snprintf(job->transport_message, sizeof(job->transport_message),
 					 "response exceeds aigov.max_response_bytes (%d bytes)",
 					 aigov_max_response_bytes);
+		else if (job->resend_refused)
+			strlcpy(job->transport_message,
+					"connection closed before any reply; the request was not sent again",
+					sizeof(job->transport_message));
 		else if (msg->data.result != CURLE_OK)
 			strlcpy(job->transport_message, curl_easy_strerror(msg->data.result),
 					sizeof(job->transport_message));

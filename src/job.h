@@ -91,6 +91,8 @@ typedef struct AigovJob
 	bool		host_opened;	/* and allowed one: a connect failure is then
 								 * the network's */
 	char		refused_addr[64];	/* the last address it refused */
+	int			sends;			/* times libcurl was about to send it */
+	bool		resend_refused; /* a second send was aborted */
 } AigovJob;
 
 extern void AigovJobsInit(void);

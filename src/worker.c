@@ -31,12 +31,15 @@
 
 #include <malloc.h>
 
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
@@ -107,6 +110,7 @@ typedef struct CycleWork
 
 static int	worker_index;
 static MemoryContext cycle_cxt = NULL;
+static Oid	served_extension = InvalidOid;	/* see lock_extension */
 
 /* The job a log line is about, for the error context callback. */
 static int64 context_job_id = 0;
@@ -210,6 +214,49 @@ extension_installed(void)
 	return installed;
 }
 
+/*
+ * lock_extension
+ *		Takes the extension's own lock in share mode for the rest of the
+ *		worker's transaction, before it touches any table of aigov, and
+ *		stops the worker if the extension it serves is gone.  Must be the
+ *		transaction's first use of aigov's objects.
+ *
+ * DROP EXTENSION locks the extension itself, exclusively, before it locks
+ * its tables one by one.  A cycle that locked tables first could hold one
+ * that DROP wants next while waiting for one DROP holds already, and
+ * PostgreSQL would cancel one of the two as a deadlock.  Locking the
+ * extension first puts both in the same order: a cycle waits for a DROP
+ * that came first, and a DROP waits for the cycle that came first to
+ * commit.
+ *
+ * *served is the extension's OID this worker serves, InvalidOid to learn
+ * it.  A worker whose extension was dropped (or dropped and created again)
+ * exits; the postmaster starts it again, and the new process waits for the
+ * extension.  What the old one had in flight belonged to the dropped
+ * tables.
+ */
+static void
+lock_extension(Oid *served)
+{
+	Oid			ext = get_extension_oid("aigov", true);
+
+	if (OidIsValid(ext) && (!OidIsValid(*served) || ext == *served))
+	{
+		/* the lock also accepts invalidations: look again under it */
+		LockDatabaseObject(ExtensionRelationId, ext, 0, AccessShareLock);
+		if (get_extension_oid("aigov", true) == ext)
+		{
+			*served = ext;
+			return;
+		}
+	}
+	ereport(LOG,
+			(errmsg("aigov dispatcher %d stops: the extension was dropped from database \"%s\"",
+					worker_index, aigov_database),
+			 errdetail("It starts again and waits for CREATE EXTENSION aigov.")));
+	proc_exit(1);
+}
+
 static void
 register_slot(void)
 {
@@ -303,6 +350,7 @@ start_worker(WorkerLoop *loop)
 	/* Read the generation before the snapshot, so no change falls between. */
 	loop->seen_config_generation = pg_atomic_read_u64(&AigovState->config_generation);
 	AigovBeginXact("aigov: starting");
+	lock_extension(&served_extension);
 	AigovRequeueOrphans(true, aigov_max_attempts);
 	AigovKeyCacheLoad();
 	AigovEndXact();
@@ -489,6 +537,7 @@ run_cycle(WorkerLoop *loop, const CycleWork *w, TimestampTz now,
 	int			sent = 0;
 
 	AigovBeginXact("aigov: dispatch cycle");
+	lock_extension(&served_extension);
 	AigovActionsApply();
 	AigovCompletionsWrite();
 	if (w->need_reload)
