@@ -137,8 +137,10 @@ CREATE TABLE aigov.compat (
 COMMENT ON TABLE aigov.compat IS 'Provider compatibility matrix per task type, for semantic fallback';
 
 /*
- * The durable queue.  Finished jobs stay here for now; the hot set is kept
- * small by a partial index on queued rows and fillfactor for HOT updates.
+ * The durable queue.  Finished jobs move to the history after
+ * aigov.history_after (see "History and retention" below); the hot set is
+ * kept small by a partial index on queued rows and fillfactor for HOT
+ * updates.
  * tenant_id is part of the primary key so the table can be distributed by
  * tenant later.
  */
