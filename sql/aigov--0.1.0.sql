@@ -137,8 +137,10 @@ CREATE TABLE aigov.compat (
 COMMENT ON TABLE aigov.compat IS 'Provider compatibility matrix per task type, for semantic fallback';
 
 /*
- * The durable queue.  Finished jobs stay here for now; the hot set is kept
- * small by a partial index on queued rows and fillfactor for HOT updates.
+ * The durable queue.  Finished jobs move to the history after
+ * aigov.history_after (see "History and retention" below); the hot set is
+ * kept small by a partial index on queued rows and fillfactor for HOT
+ * updates.
  * tenant_id is part of the primary key so the table can be distributed by
  * tenant later.
  */
@@ -833,3 +835,220 @@ REVOKE ALL ON ALL TABLES IN SCHEMA aigov FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA aigov FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA aigov FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION aigov.acting_tenants() TO PUBLIC;
+
+/*
+ * History and retention (docs/operations.md#history-and-retention).
+ *
+ * A job that has been final for aigov.history_after moves, with its
+ * aigov.attempts rows, out of the hot queue into aigov.requests_history and
+ * aigov.attempts_history, in batches found through requests_finished_idx.
+ * Both are partitioned by UTC day of finished_at; the pass creates the
+ * partitions it needs (today's and tomorrow's ahead) and drops whole
+ * partitions once every row in them is older than aigov.retention, so
+ * nothing is ever deleted row by row from the history.  The history
+ * tables have the queue tables' columns in the same order (LIKE), so a
+ * moved row is copied as it is; a column added to one must be added to
+ * the other.  Their partitions are not members of the extension: pg_dump
+ * dumps them with their rows, and DROP EXTENSION drops them with their
+ * parents.
+ */
+CREATE INDEX requests_finished_idx ON aigov.requests (finished_at)
+	WHERE finished_at IS NOT NULL;
+
+CREATE TABLE aigov.requests_history (
+	LIKE aigov.requests,
+	PRIMARY KEY (id, tenant_id, finished_at)
+) PARTITION BY RANGE (finished_at);
+COMMENT ON TABLE aigov.requests_history IS 'Finished jobs moved out of aigov.requests, partitioned by day of finished_at and kept for aigov.retention';
+
+CREATE TABLE aigov.attempts_history (
+	LIKE aigov.attempts,
+	PRIMARY KEY (id, tenant_id, finished_at)
+) PARTITION BY RANGE (finished_at);
+CREATE INDEX attempts_history_job_idx ON aigov.attempts_history (job_id);
+CREATE INDEX attempts_history_key_finished_idx ON aigov.attempts_history (key_id, finished_at);
+CREATE INDEX attempts_history_tenant_finished_idx ON aigov.attempts_history (tenant_id, finished_at);
+COMMENT ON TABLE aigov.attempts_history IS 'The aigov.attempts rows of the jobs in aigov.requests_history, partitioned by day of finished_at';
+
+ALTER TABLE aigov.requests_history ENABLE ROW LEVEL SECURITY;
+CREATE POLICY requests_history_tenant_scope ON aigov.requests_history
+	USING ((SELECT aigov.acting_tenants()) IS NULL
+		   OR tenant_id OPERATOR(pg_catalog.=) ANY ((SELECT aigov.acting_tenants())::pg_catalog.text[]));
+ALTER TABLE aigov.attempts_history ENABLE ROW LEVEL SECURITY;
+CREATE POLICY attempts_history_tenant_scope ON aigov.attempts_history
+	USING ((SELECT aigov.acting_tenants()) IS NULL
+		   OR tenant_id OPERATOR(pg_catalog.=) ANY ((SELECT aigov.acting_tenants())::pg_catalog.text[]));
+
+/*
+ * Creates the missing day partitions of a history table from the day of
+ * first to the day of last (UTC), named <table>_YYYYMMDD; returns how many
+ * it created.  A partition has row-level security on and no policy, so
+ * only the owner reads it other than through its parent.  Two passes that
+ * create the same day at once: the second finds it made.
+ */
+CREATE FUNCTION aigov._history_partitions(history_table text, from_day timestamptz,
+										  to_day timestamptz)
+	RETURNS integer
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	d timestamptz := pg_catalog.date_trunc('day', from_day, 'UTC');
+	part text;
+	made integer := 0;
+BEGIN
+IF history_table OPERATOR(pg_catalog.<>) ALL (ARRAY['requests_history', 'attempts_history']) THEN
+	RAISE EXCEPTION 'no history table "%"', history_table USING ERRCODE = 'invalid_parameter_value';
+END IF;
+WHILE d OPERATOR(pg_catalog.<=) to_day LOOP
+	part := history_table OPERATOR(pg_catalog.||) '_'
+		OPERATOR(pg_catalog.||) pg_catalog.to_char(d AT TIME ZONE 'UTC', 'YYYYMMDD');
+	IF pg_catalog.to_regclass(pg_catalog.quote_ident('aigov') OPERATOR(pg_catalog.||) '.'
+							  OPERATOR(pg_catalog.||) pg_catalog.quote_ident(part)) IS NULL THEN
+		BEGIN
+			EXECUTE pg_catalog.format(
+				'CREATE TABLE aigov.%I PARTITION OF aigov.%I FOR VALUES FROM (%L) TO (%L)',
+				part, history_table,
+				pg_catalog.to_char(d AT TIME ZONE 'UTC', 'YYYY-MM-DD') OPERATOR(pg_catalog.||) ' 00:00:00+00',
+				pg_catalog.to_char((d OPERATOR(pg_catalog.+) interval '1 day') AT TIME ZONE 'UTC',
+								   'YYYY-MM-DD') OPERATOR(pg_catalog.||) ' 00:00:00+00');
+			EXECUTE pg_catalog.format('ALTER TABLE aigov.%I ENABLE ROW LEVEL SECURITY', part);
+			made := made OPERATOR(pg_catalog.+) 1;
+		EXCEPTION WHEN duplicate_table THEN
+			NULL;
+		END;
+	END IF;
+	d := d OPERATOR(pg_catalog.+) interval '1 day';
+END LOOP;
+RETURN made;
+END
+$$;
+COMMENT ON FUNCTION aigov._history_partitions(text, timestamptz, timestamptz) IS 'Creates the missing day partitions of a history table (internal)';
+
+/*
+ * One step of the retention pass, in the caller's transaction: moves up
+ * to batch jobs final for history_after (oldest first) with their attempts
+ * rows, and drops the partitions older than retention.  Rows already older
+ * than retention are deleted, not moved.  A job cancelled while its call
+ * was on the wire (claimed_by kept) waits in_flight_grace longer, so the
+ * attempts row of that call is written before the job moves.  It never
+ * waits for a row: rows another transaction holds are moved by a later
+ * step; and it waits at most lock_timeout for the history tables, which
+ * only readers of the history use.  The moved rows are reached by the
+ * addresses the batch locked, as aigov._complete reaches its rows.
+ */
+CREATE FUNCTION aigov._retention_step(history_after interval, retention interval,
+									  batch integer, in_flight_grace interval)
+	RETURNS TABLE (moved_jobs bigint, moved_attempts bigint, purged_jobs bigint,
+				   purged_attempts bigint, partitions_created integer,
+				   partitions_dropped integer)
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	SET enable_seqscan = off
+	SET lock_timeout = '1s'
+	AS $$
+#variable_conflict use_variable
+DECLARE
+	move_before timestamptz := pg_catalog.now() OPERATOR(pg_catalog.-) history_after;
+	keep_from timestamptz := pg_catalog.now() OPERATOR(pg_catalog.-) retention;
+	tids tid[];
+	lo timestamptz;
+	hi timestamptz;
+	alo timestamptz;
+	ahi timestamptz;
+	part record;
+BEGIN
+partitions_created := 0;
+partitions_dropped := 0;
+SELECT pg_catalog.array_agg(c.tid), pg_catalog.min(c.finished_at), pg_catalog.max(c.finished_at)
+  INTO tids, lo, hi
+  FROM (SELECT q.ctid AS tid, q.finished_at FROM aigov.requests q
+		 WHERE q.finished_at IS NOT NULL
+		   AND q.finished_at OPERATOR(pg_catalog.<) move_before
+		   AND q.state OPERATOR(pg_catalog.<>) ALL (ARRAY['queued', 'in_flight'])
+		   AND (q.claimed_by IS NULL
+				OR q.finished_at OPERATOR(pg_catalog.<) (move_before OPERATOR(pg_catalog.-) in_flight_grace))
+		 ORDER BY q.finished_at
+		 LIMIT batch
+		 FOR UPDATE SKIP LOCKED) c;
+SELECT pg_catalog.min(a.finished_at), pg_catalog.max(a.finished_at) INTO alo, ahi
+  FROM aigov.requests q
+  JOIN aigov.attempts a ON a.job_id OPERATOR(pg_catalog.=) q.id
+					   AND a.tenant_id OPERATOR(pg_catalog.=) q.tenant_id
+ WHERE q.ctid OPERATOR(pg_catalog.=) ANY (tids);
+
+-- today's and tomorrow's partitions ahead, then those of the batch's days
+partitions_created := aigov._history_partitions('requests_history',
+		GREATEST(pg_catalog.now(), keep_from), pg_catalog.now() OPERATOR(pg_catalog.+) interval '1 day')
+	OPERATOR(pg_catalog.+) aigov._history_partitions('attempts_history',
+		GREATEST(pg_catalog.now(), keep_from), pg_catalog.now() OPERATOR(pg_catalog.+) interval '1 day');
+IF hi IS NOT NULL AND hi OPERATOR(pg_catalog.>=) keep_from THEN
+	partitions_created := partitions_created OPERATOR(pg_catalog.+)
+		aigov._history_partitions('requests_history', GREATEST(lo, keep_from), hi);
+END IF;
+IF ahi IS NOT NULL AND ahi OPERATOR(pg_catalog.>=) keep_from THEN
+	partitions_created := partitions_created OPERATOR(pg_catalog.+)
+		aigov._history_partitions('attempts_history', GREATEST(alo, keep_from), ahi);
+END IF;
+
+WITH moved AS (
+	DELETE FROM aigov.requests r
+	 WHERE r.ctid OPERATOR(pg_catalog.=) ANY (tids)
+	RETURNING r.*),
+kept AS (
+	INSERT INTO aigov.requests_history
+	SELECT m.* FROM moved m WHERE m.finished_at OPERATOR(pg_catalog.>=) keep_from
+	RETURNING 1),
+calls AS (
+	DELETE FROM aigov.attempts a
+	 USING moved m
+	 WHERE a.job_id OPERATOR(pg_catalog.=) m.id
+	   AND a.tenant_id OPERATOR(pg_catalog.=) m.tenant_id
+	RETURNING a.*),
+kept_calls AS (
+	INSERT INTO aigov.attempts_history
+	SELECT c.* FROM calls c WHERE c.finished_at OPERATOR(pg_catalog.>=) keep_from
+	RETURNING 1)
+SELECT (SELECT pg_catalog.count(*) FROM kept),
+	   (SELECT pg_catalog.count(*) FROM kept_calls),
+	   (SELECT pg_catalog.count(*) FROM moved) OPERATOR(pg_catalog.-) (SELECT pg_catalog.count(*) FROM kept),
+	   (SELECT pg_catalog.count(*) FROM calls) OPERATOR(pg_catalog.-) (SELECT pg_catalog.count(*) FROM kept_calls)
+  INTO moved_jobs, moved_attempts, purged_jobs, purged_attempts;
+
+-- whole partitions whose every row is older than retention
+FOR part IN
+	SELECT c.relname
+	  FROM pg_catalog.pg_inherits i
+	  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
+	 WHERE i.inhparent OPERATOR(pg_catalog.=) ANY (ARRAY['aigov.requests_history'::pg_catalog.regclass,
+														'aigov.attempts_history'::pg_catalog.regclass])
+	   AND c.relname OPERATOR(pg_catalog.~) '_history_[0-9]{8}$'
+	   AND (pg_catalog.to_date(pg_catalog.right(c.relname, 8), 'YYYYMMDD')::pg_catalog.timestamp
+			AT TIME ZONE 'UTC') OPERATOR(pg_catalog.+) interval '1 day' OPERATOR(pg_catalog.<=) keep_from
+	 ORDER BY c.relname
+LOOP
+	BEGIN
+		EXECUTE pg_catalog.format('DROP TABLE aigov.%I', part.relname);
+		partitions_dropped := partitions_dropped OPERATOR(pg_catalog.+) 1;
+	EXCEPTION WHEN lock_not_available THEN
+		-- a long reader of the history holds it: the next pass drops it
+		NULL;
+	END;
+END LOOP;
+RETURN NEXT;
+END
+$$;
+COMMENT ON FUNCTION aigov._retention_step(interval, interval, integer, interval) IS 'Moves one batch of finished jobs into the history and drops expired partitions (internal)';
+
+CREATE FUNCTION aigov.run_retention()
+	RETURNS TABLE (moved_jobs bigint, moved_attempts bigint, purged_jobs bigint,
+				   purged_attempts bigint, partitions_created integer,
+				   partitions_dropped integer)
+	LANGUAGE c VOLATILE
+	AS 'MODULE_PATHNAME', 'aigov_run_retention';
+COMMENT ON FUNCTION aigov.run_retention() IS 'Moves every job final for aigov.history_after into the history and drops partitions older than aigov.retention; returns what it did';
+
+REVOKE ALL ON aigov.requests_history, aigov.attempts_history FROM PUBLIC;
+REVOKE ALL ON FUNCTION aigov._history_partitions(text, timestamptz, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION aigov._retention_step(interval, interval, integer, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION aigov.run_retention() FROM PUBLIC;

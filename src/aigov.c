@@ -19,6 +19,7 @@
 #include "aigov.h"
 #include "egress.h"
 #include "quota.h"
+#include "retention.h"
 #include "secrets.h"
 
 PG_MODULE_MAGIC;
@@ -49,6 +50,7 @@ _PG_init(void)
 	AigovQuotaDefineGucs();
 	AigovSecretsDefineGucs();
 	AigovEgressDefineGucs();
+	AigovRetentionDefineGucs();
 	AigovWorkerInit();
 	AigovShmemInit();
 

@@ -12,6 +12,10 @@
  * runs as the extension's owner.  A job of a tenant the caller does not
  * act for is answered exactly as a job that does not exist.
  *
+ * A finished job is looked up in aigov.requests and, once it has moved
+ * there (retention.c), in aigov.requests_history, by one statement, so
+ * its move between the two is never seen half done.
+ *
  * IDENTIFICATION
  *	  src/functions.c
  *-------------------------------------------------------------------------
@@ -332,10 +336,19 @@ fetch_result(int64 job_id, Datum tenants, bool tenants_null, Datum *values,
 				  " END,"
 				  " r.served_provider, r.served_model, r.degraded,"
 				  " r.state OPERATOR(pg_catalog.<>) ALL (ARRAY['queued', 'in_flight']),"
-				  " r.xmin"
-				  " FROM aigov.requests r WHERE r.id OPERATOR(pg_catalog.=) $1"
-				  " AND ($2 IS NULL"
-				  "  OR r.tenant_id OPERATOR(pg_catalog.=) ANY ($2))",
+				  " r.row_xmin"
+				  " FROM (SELECT q.id, q.tenant_id, q.state, q.response, q.error,"
+				  "  q.not_before, q.served_provider, q.served_model, q.degraded,"
+				  "  q.xmin AS row_xmin"
+				  "  FROM aigov.requests q WHERE q.id OPERATOR(pg_catalog.=) $1"
+				  " UNION ALL"
+				  " SELECT h.id, h.tenant_id, h.state, h.response, h.error,"
+				  "  h.not_before, h.served_provider, h.served_model, h.degraded,"
+				  "  h.xmin"
+				  "  FROM aigov.requests_history h WHERE h.id OPERATOR(pg_catalog.=) $1) r"
+				  " WHERE ($2 IS NULL"
+				  "  OR r.tenant_id OPERATOR(pg_catalog.=) ANY ($2))"
+				  " LIMIT 1",
 				  2, argtypes);
 
 	args[0] = Int64GetDatum(job_id);
@@ -543,7 +556,10 @@ aigov_cancel(PG_FUNCTION_ARGS)
 				  "  AND r.tenant_id OPERATOR(pg_catalog.=) job.tenant_id"
 				  "  AND r.state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'in_flight'])"
 				  "  RETURNING r.id)"
-				  " SELECT (SELECT pg_catalog.count(*) FROM job),"
+				  " SELECT (SELECT pg_catalog.count(*) FROM job)"
+				  "  OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*)"
+				  "  FROM aigov.requests_history h WHERE h.id OPERATOR(pg_catalog.=) $1"
+				  "  AND ($2 IS NULL OR h.tenant_id OPERATOR(pg_catalog.=) ANY ($2))),"
 				  "  (SELECT pg_catalog.count(*) FROM done),"
 				  "  job.tenant_id, job.state, job.admitted, job.est_tokens"
 				  " FROM (SELECT 1) one LEFT JOIN job ON true",

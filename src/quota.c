@@ -12,8 +12,9 @@
  * The configuration tables are the source of truth: an entry whose
  * config_generation is older than the current one is reconfigured from
  * the limits its caller read under a fresher snapshot.  After a restart a
- * tenant's daily bucket is rebuilt from aigov.attempts, so a restart does
- * not hand out a second day's worth of tokens.
+ * tenant's daily bucket is rebuilt from aigov.attempts and
+ * aigov.attempts_history (where the retention pass moves them), so a
+ * restart does not hand out a second day's worth of tokens.
  *
  * Lock order: tenant table lock, then an entry's spinlock (never two
  * spinlocks at once); likewise for keys.  No SPI call while a lock is held.
@@ -142,7 +143,10 @@ tokens_spent_today(const char *tenant_id)
 								"  OPERATOR(pg_catalog.*) (1 OPERATOR(pg_catalog.-)"
 								"  (extract(epoch FROM (pg_catalog.now() OPERATOR(pg_catalog.-) a.finished_at))"
 								"   OPERATOR(pg_catalog./) 86400)))::pg_catalog.int8"
-								" FROM aigov.attempts a"
+								" FROM (SELECT tenant_id, prompt_tokens, completion_tokens,"
+								"  est_tokens, finished_at, error_class FROM aigov.attempts"
+								"  UNION ALL SELECT tenant_id, prompt_tokens, completion_tokens,"
+								"  est_tokens, finished_at, error_class FROM aigov.attempts_history) a"
 								" WHERE a.tenant_id OPERATOR(pg_catalog.=) $1"
 								" AND a.finished_at OPERATOR(pg_catalog.>)"
 								"  (pg_catalog.now() OPERATOR(pg_catalog.-) interval '1 day')"
@@ -176,7 +180,10 @@ key_spent_today(int64 key_id, int64 *requests, int64 *tokens)
 								"   a.completion_tokens) AS t,"
 								"  extract(epoch FROM (pg_catalog.now() OPERATOR(pg_catalog.-) a.finished_at))"
 								"   OPERATOR(pg_catalog./) 86400 AS w"
-								"  FROM aigov.attempts a"
+								"  FROM (SELECT key_id, prompt_tokens, completion_tokens,"
+								"   est_tokens, finished_at FROM aigov.attempts"
+								"   UNION ALL SELECT key_id, prompt_tokens, completion_tokens,"
+								"   est_tokens, finished_at FROM aigov.attempts_history) a"
 								"  WHERE a.key_id OPERATOR(pg_catalog.=) $1"
 								"  AND a.finished_at OPERATOR(pg_catalog.>)"
 								"   (pg_catalog.now() OPERATOR(pg_catalog.-) interval '1 day')) x",

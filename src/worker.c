@@ -7,6 +7,8 @@
  *	  claim (claim.c) -> plan: tenant quota and key (plan.c) ->
  *	  send (send.c, dispatch.c) -> finish (finish.c) ->
  *	  write the completions (completion.c, actions.c)
+ * and, in dispatcher 0, between cycles and in a transaction of its own:
+ *	  move finished jobs to the history (retention.c)
  * A cycle transaction writes the completions gathered in the last few
  * milliseconds, claims new jobs with FOR UPDATE SKIP LOCKED and plans
  * them; it commits before any claimed job goes on the wire, so no
@@ -56,6 +58,7 @@
 #include "keycache.h"
 #include "pgutil.h"
 #include "plan.h"
+#include "retention.h"
 #include "send.h"
 #include "shmem.h"
 #include "worker.h"
@@ -77,6 +80,7 @@ typedef struct WorkerLoop
 	TimestampTz next_poll;		/* look for due jobs by then */
 	TimestampTz next_orphan_check;
 	TimestampTz next_expiry;
+	TimestampTz next_retention; /* dispatcher 0's retention stage */
 	TimestampTz drain_until;	/* a stopping worker's grace ends */
 	bool		work_maybe;		/* jobs may be waiting to be claimed */
 	bool		draining;
@@ -346,6 +350,8 @@ start_worker(WorkerLoop *loop)
 	dlist_init(&loop->done);
 	loop->work_maybe = true;
 	loop->claim_limit = INT_MAX;
+	/* dispatcher 0 runs the retention stage, from its first iteration */
+	loop->next_retention = worker_index == 0 ? 0 : DT_NOEND;
 
 	/* Read the generation before the snapshot, so no change falls between. */
 	loop->seen_config_generation = pg_atomic_read_u64(&AigovState->config_generation);
@@ -612,7 +618,8 @@ sleep_until_needed(WorkerLoop *loop, const CycleWork *w, TimestampTz next_due)
 			 w->max_in_flight - AigovDispatchInFlight() >= w->threshold)
 		timeout = 0;
 	else
-		timeout = Max(0, (Min(loop->next_poll, loop->next_orphan_check) - now + 999) / 1000);
+		timeout = Max(0, (Min(Min(loop->next_poll, loop->next_orphan_check),
+							  loop->next_retention) - now + 999) / 1000);
 	if (loop->draining)
 		timeout = Min(timeout, 10);
 
@@ -652,6 +659,8 @@ AigovWorkerMain(Datum main_arg)
 		if (work.flush_due || work.want_claim || work.need_reload ||
 			work.sweep_orphans || work.sweep_expired || AigovActionsPending())
 			run_cycle(&loop, &work, now, &next_due);
+		if (worker_index == 0 && !loop.draining && now >= loop.next_retention)
+			loop.next_retention = AigovRetentionStage(now);
 		if (loop.draining && AigovDispatchInFlight() == 0 &&
 			AigovCompletionsPending() == 0)
 			break;
