@@ -46,6 +46,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "actions.h"
@@ -524,6 +525,31 @@ pace_claims(WorkerLoop *loop, const AigovPlanCycle *plan, int got, int sent,
 }
 
 /*
+ * reload_if_config_moved
+ *		Reloads the key cache when a configuration change committed since
+ *		it was loaded.  The claim's snapshot is newer than the cache's, so
+ *		a job enqueued just after a new key or model committed can be
+ *		claimed before the cycle that would have reloaded for it; planning
+ *		it against the old cache fails it as no_route.  Reading the
+ *		generation after the claim and reloading in this same transaction
+ *		under a snapshot taken after the claim's gives the plan a cache at
+ *		least as new as the claimed jobs.
+ */
+static void
+reload_if_config_moved(WorkerLoop *loop)
+{
+	uint64		gen = pg_atomic_read_u64(&AigovState->config_generation);
+
+	if (gen == loop->seen_config_generation)
+		return;
+	loop->seen_config_generation = gen;
+	/* the cache reads with the active snapshot: the cycle's is too old */
+	PushActiveSnapshot(GetTransactionSnapshot());
+	AigovKeyCacheLoad();
+	PopActiveSnapshot();
+}
+
+/*
  * run_cycle
  *		One cycle transaction, then the sends: applies queued actions,
  *		writes completions, reloads and sweeps when due, claims and plans
@@ -563,6 +589,8 @@ run_cycle(WorkerLoop *loop, const CycleWork *w, TimestampTz now,
 	}
 	if (w->want_claim)
 		got = AigovClaimJobs(asked, &claimed);
+	if (got > 0)
+		reload_if_config_moved(loop);
 	AigovPlanCycleInit(&plan, *next_due);
 	plan_claimed(&claimed, &ready, &plan);
 	*next_due = plan.next_due;
