@@ -113,9 +113,19 @@ emulator_post($emu, '/admin/faults', { key => 'oa-a', error_rate => 1, error_sta
 my $outage_jobs = 20;
 enqueue($outage_jobs, 'gpt-test', 'outage');
 ok(wait_for_state('oa-a', 'open', 20), 'the breaker opens when the key answers 503');
-my $failed_calls = $node->safe_psql('postgres', qq{
-SELECT count(*) FROM aigov.attempts WHERE key_id = $key_id{'oa-a'} AND http_status = 503});
-is($failed_calls, $failures, "it opened after exactly aigov.breaker_failures = $failures failed calls");
+# Each reopening is one failed probe; the rest of the 503s opened it.  A
+# probe in flight may be logged before its verdict: read again then.
+my ($failed_calls, $opens);
+for my $try (1 .. 50)
+{
+	($failed_calls, $opens) = split /\|/, $node->safe_psql('postgres', qq{
+SELECT (SELECT count(*) FROM aigov.attempts WHERE key_id = $key_id{'oa-a'} AND http_status = 503),
+       opened_total FROM aigov.key_breakers() WHERE key_id = $key_id{'oa-a'}});
+	last if $failed_calls - ($opens - 1) == $failures;
+	usleep(50_000);
+}
+is($failed_calls - ($opens - 1), $failures,
+	"it opened after exactly aigov.breaker_failures = $failures failed calls ($failed_calls 503s, $opens opens)");
 
 # While open, only probes reach the provider: at most one per cool-down.
 my $calls_before = calls_total();
@@ -142,8 +152,8 @@ emulator_post($emu, '/admin/faults', { key => 'oa-a', clear => JSON::PP::true, l
 $t0 = time();
 ok(wait_for_state('oa-a', 'closed', $max_cooldown_s + 5), 'the breaker closes after recovery');
 my $recovered = time() - $t0;
-cmp_ok($recovered, '<=', $max_cooldown_s + 1,
-	sprintf('it closed %.1f s after recovery, within one longest cool-down', $recovered));
+cmp_ok($recovered, '<=', $max_cooldown_s + 2,
+	sprintf('it closed %.1f s after recovery, within one longest cool-down and a claim', $recovered));
 ok(wait_for_jobs($node, "state = 'succeeded' AND body->>'model' = 'gpt-test'", 5 + $outage_jobs, 30),
 	'every outage job succeeded');
 
