@@ -366,6 +366,14 @@ CREATE FUNCTION aigov.worker_status()
 	AS 'MODULE_PATHNAME', 'aigov_worker_status';
 COMMENT ON FUNCTION aigov.worker_status() IS 'The dispatcher workers: pid, calls in flight and counters since they started';
 
+CREATE FUNCTION aigov.key_breakers()
+	RETURNS TABLE (key_id bigint, state text, consecutive_failures integer,
+				   window_successes integer, window_failures integer,
+				   opened_total bigint, probe_after timestamptz)
+	LANGUAGE c VOLATILE
+	AS 'MODULE_PATHNAME', 'aigov_key_breakers';
+COMMENT ON FUNCTION aigov.key_breakers() IS 'The circuit breaker of each key used since the server started: state, failures, times opened';
+
 /*
  * Workers cache the configuration; a statement trigger on each config
  * table tells them to reload it when the change commits.

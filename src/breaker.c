@@ -100,6 +100,45 @@ aigov_breaker_init(AigovBreaker *b, const AigovBreakerConfig *cfg)
 	clear_window(b);
 }
 
+/*
+ * aigov_breaker_configure
+ *		Applies new settings (a reload) to a breaker in use, keeping its
+ *		state, its window and its run of failures.  Fields <= 0 take the
+ *		defaults, as in init.  The current open period is brought within the
+ *		new cool-down bounds, so a breaker opened under a long cool-down
+ *		follows a shortened one at once.  Returns whether anything changed.
+ */
+bool
+aigov_breaker_configure(AigovBreaker *b, const AigovBreakerConfig *cfg)
+{
+	AigovBreaker fresh;
+	bool		changed;
+
+	aigov_breaker_init(&fresh, cfg);
+	changed = fresh.cfg.consecutive_failures != b->cfg.consecutive_failures ||
+		fresh.cfg.failure_ratio_pct != b->cfg.failure_ratio_pct ||
+		fresh.cfg.min_requests != b->cfg.min_requests ||
+		fresh.cfg.window_us != b->cfg.window_us ||
+		fresh.cfg.cooldown_us != b->cfg.cooldown_us ||
+		fresh.cfg.max_cooldown_us != b->cfg.max_cooldown_us;
+	if (!changed)
+		return false;
+	if (fresh.cfg.window_us != b->cfg.window_us)
+	{
+		clear_window(b);
+		b->newest_epoch = INT64_MIN;
+	}
+	b->cfg = fresh.cfg;
+	if (b->cooldown_us < b->cfg.cooldown_us)
+		b->cooldown_us = b->cfg.cooldown_us;
+	if (b->cooldown_us > b->cfg.max_cooldown_us)
+		b->cooldown_us = b->cfg.max_cooldown_us;
+	if (b->state == AIGOV_BREAKER_CLOSED &&
+		b->consecutive >= b->cfg.consecutive_failures)
+		b->consecutive = b->cfg.consecutive_failures - 1;
+	return true;
+}
+
 static int64_t
 slice_us(const AigovBreaker *b)
 {

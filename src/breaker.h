@@ -77,6 +77,8 @@ typedef struct AigovBreaker
 
 extern void aigov_breaker_default_config(AigovBreakerConfig *cfg);
 extern void aigov_breaker_init(AigovBreaker *b, const AigovBreakerConfig *cfg);
+extern bool aigov_breaker_configure(AigovBreaker *b,
+									const AigovBreakerConfig *cfg);
 extern AigovBreakerDecision aigov_breaker_allow(AigovBreaker *b,
 												int64_t now_us,
 												int64_t *retry_at_us);

@@ -49,6 +49,7 @@ PG_FUNCTION_INFO_V1(aigov_wait);
 PG_FUNCTION_INFO_V1(aigov_cancel);
 PG_FUNCTION_INFO_V1(aigov_config_changed);
 PG_FUNCTION_INFO_V1(aigov_worker_status);
+PG_FUNCTION_INFO_V1(aigov_key_breakers);
 
 /* Columns of the result row, in the order of aigov.result's OUT list. */
 #define RESULT_NATTS 9
@@ -639,5 +640,55 @@ aigov_worker_status(PG_FUNCTION_ARGS)
 		values[5] = Int64GetDatum((int64) pg_atomic_read_u64(&slot->config_reloads));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	return (Datum) 0;
+}
+
+typedef struct BreakerRows
+{
+	ReturnSetInfo *rsinfo;
+	int64		now_us;
+} BreakerRows;
+
+static void
+breaker_row(int64 key_id, const AigovBreaker *b, void *arg)
+{
+	BreakerRows *rows = (BreakerRows *) arg;
+	AigovBreakerState state = aigov_breaker_state(b, rows->now_us);
+	Datum		values[7];
+	bool		nulls[7] = {false, false, false, false, false, false, true};
+	int32		ok;
+	int32		bad;
+
+	aigov_breaker_window(b, rows->now_us, &ok, &bad);
+	values[0] = Int64GetDatum(key_id);
+	values[1] = CStringGetTextDatum(aigov_breaker_state_name(state));
+	values[2] = Int32GetDatum(b->consecutive);
+	values[3] = Int32GetDatum(ok);
+	values[4] = Int32GetDatum(bad);
+	values[5] = Int64GetDatum(b->opened_total);
+	if (state == AIGOV_BREAKER_OPEN)
+	{
+		values[6] = TimestampTzGetDatum(AigovFromUnixUs(b->opened_at_us +
+														b->cooldown_us));
+		nulls[6] = false;
+	}
+	tuplestore_putvalues(rows->rsinfo->setResult, rows->rsinfo->setDesc,
+						 values, nulls);
+}
+
+/*
+ * aigov_key_breakers
+ *		aigov.key_breakers(): the circuit breaker of each key that has been
+ *		used since the server started, from shared memory.
+ */
+Datum
+aigov_key_breakers(PG_FUNCTION_ARGS)
+{
+	BreakerRows rows;
+
+	InitMaterializedSRF(fcinfo, 0);
+	rows.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	rows.now_us = AigovNowUs();
+	AigovKeyBreakersForEach(breaker_row, &rows);
 	return (Datum) 0;
 }

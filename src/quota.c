@@ -45,6 +45,9 @@
 int			aigov_max_tenants = 10000;
 int			aigov_max_keys = 1024;
 int			aigov_key_pace_pct = 97;
+int			aigov_breaker_failures = 5;
+int			aigov_breaker_cooldown_ms = 30000;
+int			aigov_breaker_max_cooldown_ms = 300000;
 
 #define MINUTE_US	INT64CONST(60000000)
 #define DAY_US		INT64CONST(86400000000)
@@ -70,6 +73,19 @@ AigovQuotaDefineGucs(void)
 							"The rest is the margin for estimates that fall short of the provider's count.",
 							&aigov_key_pace_pct, 97, 50, 100,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("aigov.breaker_failures",
+							"Sets how many availability failures in a row open a key's circuit breaker.",
+							NULL, &aigov_breaker_failures, 5, 1, 1000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("aigov.breaker_cooldown",
+							"Sets how long an opened circuit breaker refuses calls before its first probe.",
+							"Each failed probe doubles it, up to aigov.breaker_max_cooldown.",
+							&aigov_breaker_cooldown_ms, 30000, 100, 3600000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("aigov.breaker_max_cooldown",
+							"Sets the longest a circuit breaker stays open between probes.",
+							NULL, &aigov_breaker_max_cooldown_ms, 300000, 100, 86400000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("aigov.max_keys",
 							"Sets the most provider keys whose state shared memory holds.",
 							NULL, &aigov_max_keys, 1024, 4, 1000000,
@@ -405,6 +421,20 @@ AigovTenantCount(AigovTenantEntry *entry, bool rejected, bool deferred)
 }
 
 /*
+ * breaker_config
+ *		The breaker settings of the GUCs; the ratio window keeps its
+ *		defaults (algorithms.md).
+ */
+static void
+breaker_config(AigovBreakerConfig *cfg)
+{
+	aigov_breaker_default_config(cfg);
+	cfg->consecutive_failures = aigov_breaker_failures;
+	cfg->cooldown_us = (int64) aigov_breaker_cooldown_ms * 1000;
+	cfg->max_cooldown_us = (int64) aigov_breaker_max_cooldown_ms * 1000;
+}
+
+/*
  * AigovKeyEntryGet
  *		The shared state of a key, created on first use and reconfigured
  *		when the configuration changed.  A new key with a daily limit is
@@ -431,6 +461,7 @@ AigovKeyEntryGet(int64 key_id, const AigovKeyLimits *limits)
 	{
 		int64		requests = 0;
 		int64		tokens = 0;
+		AigovBreakerConfig cfg;
 
 		/* a restart must not hand out a second day of a daily quota */
 		if (limits->rpd > 0 || limits->tpd > 0)
@@ -454,7 +485,8 @@ AigovKeyEntryGet(int64 key_id, const AigovKeyLimits *limits)
 			aigov_router_key_configure(&entry->state, limits->rpm, limits->tpm,
 									   limits->rpd, limits->tpd, limits->weight,
 									   aigov_key_pace_pct, now_us);
-			aigov_breaker_init(&entry->breaker, NULL);
+			breaker_config(&cfg);
+			aigov_breaker_init(&entry->breaker, &cfg);
 			entry->config_generation = generation;
 			if (requests > 0 && limits->rpd > 0)
 				aigov_bucket_force_take(&entry->state.req_day, requests, now_us);
@@ -488,9 +520,13 @@ AigovKeySnapshot(AigovKeyEntry *entry, int64 now_us, AigovKeyState *state,
 				 int64 *breaker_retry_us)
 {
 	AigovBreakerDecision decision;
+	AigovBreakerConfig cfg;
 
+	breaker_config(&cfg);
 	*breaker_retry_us = 0;
 	SpinLockAcquire(&entry->mutex);
+	/* a reload's settings reach a breaker in use at its next question */
+	aigov_breaker_configure(&entry->breaker, &cfg);
 	decision = aigov_breaker_allow(&entry->breaker, now_us, breaker_retry_us);
 	*state = entry->state;
 	SpinLockRelease(&entry->mutex);
@@ -592,6 +628,33 @@ AigovKeySetDisabled(AigovKeyEntry *entry, bool disabled)
 	SpinLockAcquire(&entry->mutex);
 	aigov_router_set_disabled(&entry->state, disabled);
 	SpinLockRelease(&entry->mutex);
+}
+
+/*
+ * AigovKeyBreakersForEach
+ *		Calls fn with a copy of each key's breaker, taken under its
+ *		spinlock; fn runs outside it (it may allocate) but under the
+ *		table's shared lock, so it must not look up keys.
+ */
+void
+AigovKeyBreakersForEach(AigovKeyBreakerFn fn, void *arg)
+{
+	HASH_SEQ_STATUS seq;
+	AigovKeyEntry *entry;
+
+	AigovShmemCheckAttached();
+	LWLockAcquire(key_lock, LW_SHARED);
+	hash_seq_init(&seq, key_table);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+	{
+		AigovBreaker copy;
+
+		SpinLockAcquire(&entry->mutex);
+		copy = entry->breaker;
+		SpinLockRelease(&entry->mutex);
+		fn(entry->key_id, &copy, arg);
+	}
+	LWLockRelease(key_lock);
 }
 
 /*

@@ -71,6 +71,9 @@ typedef struct AigovKeyEntry
 extern int	aigov_max_tenants;
 extern int	aigov_max_keys;
 extern int	aigov_key_pace_pct;
+extern int	aigov_breaker_failures;
+extern int	aigov_breaker_cooldown_ms;
+extern int	aigov_breaker_max_cooldown_ms;
 
 extern void AigovQuotaDefineGucs(void);
 extern Size AigovQuotaShmemSize(void);
@@ -123,5 +126,9 @@ extern void AigovKeyRelease(AigovKeyEntry *entry, const AigovKeyTicket *ticket,
 extern void AigovKeySettle(AigovKeyEntry *entry, const AigovKeyTicket *ticket,
 						   const AigovKeySettlement *settlement, int64 now_us);
 extern void AigovKeySetDisabled(AigovKeyEntry *entry, bool disabled);
+
+typedef void (*AigovKeyBreakerFn) (int64 key_id, const AigovBreaker *breaker,
+								   void *arg);
+extern void AigovKeyBreakersForEach(AigovKeyBreakerFn fn, void *arg);
 
 #endif							/* AIGOV_QUOTA_H */

@@ -266,6 +266,63 @@ test_open_ignores_late_outcomes(void **state)
 						"half_open");
 }
 
+/*
+ * A reload applies new settings to a breaker in use: its state and run of
+ * failures survive, the open period follows the new cool-down bounds.
+ */
+static void
+test_configure_keeps_state(void **state)
+{
+	AigovBreaker b;
+	AigovBreakerConfig cfg;
+	int64_t		at;
+
+	(void) state;
+	fresh(&b);
+	assert_false(aigov_breaker_configure(&b, NULL));
+	for (int i = 0; i < 3; i++)
+		aigov_breaker_record(&b, AIGOV_BREAKER_FAILURE, T0);
+
+	/* lowering the threshold below the run: the next failure trips */
+	cfg = b.cfg;
+	cfg.consecutive_failures = 2;
+	assert_true(aigov_breaker_configure(&b, &cfg));
+	assert_false(aigov_breaker_configure(&b, &cfg));
+	assert_int_equal(aigov_breaker_state(&b, T0), AIGOV_BREAKER_CLOSED);
+	aigov_breaker_record(&b, AIGOV_BREAKER_FAILURE, T0 + 1);
+	assert_int_equal(aigov_breaker_state(&b, T0 + 1), AIGOV_BREAKER_OPEN);
+	assert_int_equal(aigov_breaker_allow(&b, T0 + 2, &at), AIGOV_BREAKER_DENY);
+	assert_int_equal(at, T0 + 1 + 30 * SEC);
+
+	/* a shorter cap shortens the open period already running */
+	cfg.cooldown_us = 2 * SEC;
+	cfg.max_cooldown_us = 4 * SEC;
+	assert_true(aigov_breaker_configure(&b, &cfg));
+	assert_int_equal(aigov_breaker_state(&b, T0 + 2), AIGOV_BREAKER_OPEN);
+	assert_int_equal(aigov_breaker_allow(&b, T0 + 2, &at), AIGOV_BREAKER_DENY);
+	assert_int_equal(at, T0 + 1 + 4 * SEC);
+	assert_int_equal(aigov_breaker_allow(&b, T0 + 1 + 4 * SEC, &at),
+					 AIGOV_BREAKER_PROBE);
+
+	/* failed probes double the cool-down up to the new cap only */
+	aigov_breaker_record(&b, AIGOV_BREAKER_FAILURE, T0 + 5 * SEC);
+	assert_int_equal(b.cooldown_us, 4 * SEC);
+	assert_int_equal(aigov_breaker_allow(&b, T0 + 9 * SEC, &at),
+					 AIGOV_BREAKER_PROBE);
+	/* a successful probe closes it and the next open starts at 2 s */
+	aigov_breaker_record(&b, AIGOV_BREAKER_SUCCESS, T0 + 9 * SEC);
+	assert_int_equal(aigov_breaker_state(&b, T0 + 9 * SEC), AIGOV_BREAKER_CLOSED);
+	assert_int_equal(b.cooldown_us, 2 * SEC);
+
+	/* a cap below the cool-down is raised to it, as in init */
+	cfg.cooldown_us = 10 * SEC;
+	cfg.max_cooldown_us = 1 * SEC;
+	assert_true(aigov_breaker_configure(&b, &cfg));
+	assert_int_equal(b.cfg.max_cooldown_us, 10 * SEC);
+	assert_int_equal(b.cooldown_us, 10 * SEC);
+	assert_int_equal(b.opened_total, 2);
+}
+
 int
 main(void)
 {
@@ -278,6 +335,7 @@ main(void)
 		cmocka_unit_test(test_half_open_failure_backs_off),
 		cmocka_unit_test(test_lost_or_neutral_probe),
 		cmocka_unit_test(test_open_ignores_late_outcomes),
+		cmocka_unit_test(test_configure_keeps_state),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
