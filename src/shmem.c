@@ -21,6 +21,7 @@
 #include "storage/shmem.h"
 
 #include "aigov.h"
+#include "alerts.h"
 #include "quota.h"
 #include "shmem.h"
 
@@ -46,9 +47,11 @@ aigov_shmem_request(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-	RequestAddinShmemSpace(add_size(aigov_state_size(), AigovQuotaShmemSize()));
-	/* 0: worker slots; 1: tenant table; 2: key table */
-	RequestNamedLWLockTranche("aigov", 3);
+	RequestAddinShmemSpace(add_size(add_size(aigov_state_size(),
+											 AigovQuotaShmemSize()),
+									AigovAlertsShmemSize()));
+	/* 0: worker slots; 1: tenant table; 2: key table; 3: alert levels */
+	RequestNamedLWLockTranche("aigov", 4);
 }
 
 static void
@@ -77,6 +80,7 @@ aigov_shmem_startup(void)
 		}
 	}
 	AigovQuotaShmemInit();
+	AigovAlertsShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 

@@ -7,6 +7,7 @@
  *	  claim (claim.c) -> plan: tenant quota and key (plan.c) ->
  *	  send (send.c, dispatch.c) -> finish (finish.c) ->
  *	  write the completions (completion.c, actions.c)
+ * and, in worker 0 once a second, the utilisation alerts (alerts.c).
  * A cycle transaction writes the completions gathered in the last few
  * milliseconds, claims new jobs with FOR UPDATE SKIP LOCKED and plans
  * them; it commits before any claimed job goes on the wire, so no
@@ -44,6 +45,7 @@
 #include "utils/timestamp.h"
 
 #include "actions.h"
+#include "alerts.h"
 #include "aigov.h"
 #include "claim.h"
 #include "completion.h"
@@ -74,6 +76,7 @@ typedef struct WorkerLoop
 	TimestampTz next_poll;		/* look for due jobs by then */
 	TimestampTz next_orphan_check;
 	TimestampTz next_expiry;
+	TimestampTz next_alert_check;	/* worker 0: utilisation alerts */
 	TimestampTz drain_until;	/* a stopping worker's grace ends */
 	bool		work_maybe;		/* jobs may be waiting to be claimed */
 	bool		draining;
@@ -98,6 +101,7 @@ typedef struct CycleWork
 	bool		need_reload;
 	bool		sweep_orphans;
 	bool		sweep_expired;
+	bool		check_alerts;	/* worker 0: evaluate utilisation alerts */
 	int			max_in_flight;	/* aigov.max_in_flight, within the memory
 								 * budget of replies (dispatch.c) */
 	int			free_slots;
@@ -419,6 +423,7 @@ decide_work(WorkerLoop *loop, TimestampTz now, CycleWork *w)
 	if (w->sweep_orphans)
 		w->need_reload = true;
 	w->sweep_expired = worker_index == 0 && now >= loop->next_expiry;
+	w->check_alerts = worker_index == 0 && now >= loop->next_alert_check;
 }
 
 /*
@@ -505,6 +510,11 @@ run_cycle(WorkerLoop *loop, const CycleWork *w, TimestampTz now,
 	{
 		AigovExpireOverdue();
 		loop->next_expiry = now + USECS_PER_SEC;
+	}
+	if (w->check_alerts)
+	{
+		AigovAlertsEvaluate();
+		loop->next_alert_check = now + (int64) AIGOV_ALERT_INTERVAL_MS * 1000;
 	}
 	if (w->want_claim)
 		got = AigovClaimJobs(asked, &claimed);
@@ -601,7 +611,8 @@ AigovWorkerMain(Datum main_arg)
 		now = GetCurrentTimestamp();
 		decide_work(&loop, now, &work);
 		if (work.flush_due || work.want_claim || work.need_reload ||
-			work.sweep_orphans || work.sweep_expired || AigovActionsPending())
+			work.sweep_orphans || work.sweep_expired || work.check_alerts ||
+			AigovActionsPending())
 			run_cycle(&loop, &work, now, &next_due);
 		if (loop.draining && AigovDispatchInFlight() == 0 &&
 			AigovCompletionsPending() == 0)
