@@ -46,7 +46,7 @@ SELECT job_id IS NULL AS no_job, status, http_status, reason, retry_at
 SELECT status FROM aigov.submit('adm_narrow', '{"model": "gpt-test", "messages": [{"role": "user", "content": "x"}], "max_tokens": 150}');
 SELECT status FROM aigov.submit('adm_narrow', '{"model": "gpt-test", "messages": [{"role": "user", "content": "y"}], "max_tokens": 20}');
 SELECT severity, kind, tenant_id, message, detail
-  FROM aigov.alert_events WHERE tenant_id LIKE 'adm_%' ORDER BY id;
+  FROM aigov.alert_events WHERE tenant_id LIKE 'adm_%' AND kind = 'tenant_soft_limit' ORDER BY id;
 
 -- Cancelling a queued job gives its charge back to the tenant.
 SELECT aigov.cancel(min(id)) AS cancelled FROM aigov.requests WHERE tenant_id = 'adm_hard';

@@ -792,6 +792,252 @@ $$;
 COMMENT ON FUNCTION aigov._expire_overdue() IS 'Expires queued jobs whose deadline passed (internal)';
 
 /*
+ * Observability: live figures from shared memory, views for operators and
+ * tenants, and the utilisation alerts (docs/observability.md).  The views
+ * run with the caller's privileges (security_invoker), so the row-level
+ * security of the queue and history applies to the caller, and
+ * aigov.tenant_state() reports only the caller's tenants.
+ */
+CREATE INDEX attempts_finished_idx ON aigov.attempts (finished_at);
+
+CREATE FUNCTION aigov.key_state()
+	RETURNS TABLE (key_id bigint, disabled boolean,
+				   rpm_limit bigint, rpm_remaining bigint,
+				   rpm_utilisation double precision, rpm_reset_at timestamptz,
+				   tpm_limit bigint, tpm_remaining bigint,
+				   tpm_utilisation double precision, tpm_reset_at timestamptz,
+				   tpd_limit bigint, tpd_remaining bigint,
+				   tpd_utilisation double precision, tpd_reset_at timestamptz,
+				   rpm_learned bigint, tpm_learned bigint,
+				   paced_rpm bigint, paced_tpm bigint,
+				   in_flight integer, in_flight_tokens bigint,
+				   breaker_state text, breaker_opened bigint,
+				   rate_limited_until timestamptz, rate_limited bigint,
+				   completed bigint, last_report_at timestamptz)
+	LANGUAGE c VOLATILE
+	AS 'MODULE_PATHNAME', 'aigov_key_state';
+COMMENT ON FUNCTION aigov.key_state() IS 'Live state of every key used since the server started, from shared memory (operators only)';
+
+CREATE FUNCTION aigov.tenant_state()
+	RETURNS TABLE (tenant_id text,
+				   rpm_limit bigint, rpm_remaining bigint,
+				   rpm_utilisation double precision, rpm_reset_at timestamptz,
+				   tpm_limit bigint, tpm_remaining bigint,
+				   tpm_utilisation double precision, tpm_reset_at timestamptz,
+				   tpd_limit bigint, tpd_remaining bigint,
+				   tpd_utilisation double precision, tpd_reset_at timestamptz,
+				   admitted bigint, rejected bigint, deferred bigint)
+	LANGUAGE c VOLATILE
+	AS 'MODULE_PATHNAME', 'aigov_tenant_state';
+COMMENT ON FUNCTION aigov.tenant_state() IS 'Live buckets and admission counters of the caller''s tenants, from shared memory';
+
+CREATE VIEW aigov.key_usage WITH (security_invoker = true) AS
+SELECT k.key_id, k.provider, k.label, k.enabled,
+	   k.rpm_limit AS rpm_configured, s.rpm_learned, s.rpm_limit, s.rpm_remaining,
+	   pg_catalog.round(s.rpm_utilisation::pg_catalog.numeric, 1) AS rpm_utilisation_pct,
+	   s.rpm_reset_at,
+	   k.tpm_limit AS tpm_configured, s.tpm_learned, s.tpm_limit, s.tpm_remaining,
+	   pg_catalog.round(s.tpm_utilisation::pg_catalog.numeric, 1) AS tpm_utilisation_pct,
+	   s.tpm_reset_at,
+	   k.tpd_limit AS tpd_configured, s.tpd_limit, s.tpd_remaining,
+	   pg_catalog.round(s.tpd_utilisation::pg_catalog.numeric, 1) AS tpd_utilisation_pct,
+	   s.tpd_reset_at,
+	   s.in_flight, s.in_flight_tokens, s.paced_rpm, s.paced_tpm,
+	   s.breaker_state, s.breaker_opened, s.rate_limited_until,
+	   s.completed, s.rate_limited, s.last_report_at
+  FROM aigov.keys k
+  LEFT JOIN aigov.key_state() s ON s.key_id OPERATOR(pg_catalog.=) k.key_id;
+COMMENT ON VIEW aigov.key_usage IS 'Per key: configured and learned limits, remaining, utilisation and next reset per axis, in flight, pacing, breaker';
+
+CREATE VIEW aigov.tenant_usage WITH (security_invoker = true) AS
+SELECT s.tenant_id,
+	   s.rpm_limit, s.rpm_remaining,
+	   pg_catalog.round(s.rpm_utilisation::pg_catalog.numeric, 1) AS rpm_utilisation_pct,
+	   s.rpm_reset_at,
+	   s.tpm_limit, s.tpm_remaining,
+	   pg_catalog.round(s.tpm_utilisation::pg_catalog.numeric, 1) AS tpm_utilisation_pct,
+	   s.tpm_reset_at,
+	   s.tpd_limit, s.tpd_remaining,
+	   pg_catalog.round(s.tpd_utilisation::pg_catalog.numeric, 1) AS tpd_utilisation_pct,
+	   s.tpd_reset_at,
+	   s.admitted AS accepted, s.rejected, s.deferred,
+	   COALESCE(q.queued, 0) AS queued, COALESCE(q.in_flight, 0) AS in_flight,
+	   w.started AS started_5m, w.wait_p50_s AS queue_wait_p50_s,
+	   w.wait_p99_s AS queue_wait_p99_s
+  FROM aigov.tenant_state() s
+  LEFT JOIN (SELECT r.tenant_id,
+					pg_catalog.count(*) FILTER (WHERE r.state OPERATOR(pg_catalog.=) 'queued') AS queued,
+					pg_catalog.count(*) FILTER (WHERE r.state OPERATOR(pg_catalog.=) 'in_flight') AS in_flight
+			   FROM aigov.requests r
+			  WHERE r.state OPERATOR(pg_catalog.=) 'queued'
+				 OR r.state OPERATOR(pg_catalog.=) 'in_flight'
+			  GROUP BY r.tenant_id) q ON q.tenant_id OPERATOR(pg_catalog.=) s.tenant_id
+  LEFT JOIN (SELECT a.tenant_id, pg_catalog.count(*) AS started,
+					pg_catalog.round(pg_catalog.percentile_cont(0.5) WITHIN GROUP (ORDER BY
+						extract(epoch FROM a.started_at OPERATOR(pg_catalog.-) r.created_at))::pg_catalog.numeric, 3) AS wait_p50_s,
+					pg_catalog.round(pg_catalog.percentile_cont(0.99) WITHIN GROUP (ORDER BY
+						extract(epoch FROM a.started_at OPERATOR(pg_catalog.-) r.created_at))::pg_catalog.numeric, 3) AS wait_p99_s
+			   FROM aigov.attempts a
+			   JOIN aigov.requests r ON r.id OPERATOR(pg_catalog.=) a.job_id
+				AND r.tenant_id OPERATOR(pg_catalog.=) a.tenant_id
+			  WHERE a.attempt OPERATOR(pg_catalog.=) 1
+				AND a.finished_at OPERATOR(pg_catalog.>)
+					(pg_catalog.now() OPERATOR(pg_catalog.-) interval '5 minutes')
+			  GROUP BY a.tenant_id) w ON w.tenant_id OPERATOR(pg_catalog.=) s.tenant_id;
+COMMENT ON VIEW aigov.tenant_usage IS 'Per tenant: usage of each quota axis, admission counters, queue depth and queue wait over 5 minutes';
+
+CREATE VIEW aigov.provider_health WITH (security_invoker = true) AS
+SELECT p.provider, p.enabled,
+	   COALESCE(ks.keys, 0) AS keys,
+	   CASE WHEN ks.breakers_open OPERATOR(pg_catalog.>) 0
+				 AND ks.breakers_open OPERATOR(pg_catalog.=) ks.keys THEN 'open'
+			WHEN ks.breakers_open OPERATOR(pg_catalog.+) ks.breakers_half_open
+				 OPERATOR(pg_catalog.=) ks.keys
+				 AND ks.breakers_half_open OPERATOR(pg_catalog.>) 0 THEN 'half_open'
+			ELSE 'closed' END AS breaker_state,
+	   COALESCE(ks.breakers_open, 0) AS breakers_open,
+	   COALESCE(ks.breakers_half_open, 0) AS breakers_half_open,
+	   ks.rpm_utilisation_pct, ks.tpm_utilisation_pct, ks.tpd_utilisation_pct,
+	   COALESCE(ks.in_flight, 0) AS in_flight,
+	   COALESCE(c.calls, 0) AS calls_5m,
+	   COALESCE(c.successes, 0) AS successes_5m,
+	   pg_catalog.round(100.0 OPERATOR(pg_catalog.*) (c.calls OPERATOR(pg_catalog.-) c.successes)
+			OPERATOR(pg_catalog./) NULLIF(c.calls, 0), 1) AS error_rate_pct,
+	   (SELECT pg_catalog.jsonb_object_agg(e.error_class, e.n ORDER BY e.error_class)
+		  FROM (SELECT a.error_class, pg_catalog.count(*) AS n
+				  FROM aigov.attempts a
+				 WHERE a.provider OPERATOR(pg_catalog.=) p.provider
+				   AND a.error_class OPERATOR(pg_catalog.<>) 'success'
+				   AND a.finished_at OPERATOR(pg_catalog.>)
+					(pg_catalog.now() OPERATOR(pg_catalog.-) interval '5 minutes')
+				 GROUP BY a.error_class) e) AS errors_5m,
+	   c.latency_p50_ms, c.latency_p99_ms,
+	   NULL::double precision AS throttle_level
+  FROM aigov.providers p
+  LEFT JOIN (SELECT k.provider, pg_catalog.count(*) AS keys,
+					pg_catalog.count(*) FILTER (WHERE s.breaker_state OPERATOR(pg_catalog.=) 'open') AS breakers_open,
+					pg_catalog.count(*) FILTER (WHERE s.breaker_state OPERATOR(pg_catalog.=) 'half_open') AS breakers_half_open,
+					pg_catalog.round((pg_catalog.sum(s.rpm_limit OPERATOR(pg_catalog.*) s.rpm_utilisation)
+						OPERATOR(pg_catalog./) pg_catalog.sum(s.rpm_limit))::pg_catalog.numeric, 1) AS rpm_utilisation_pct,
+					pg_catalog.round((pg_catalog.sum(s.tpm_limit OPERATOR(pg_catalog.*) s.tpm_utilisation)
+						OPERATOR(pg_catalog./) pg_catalog.sum(s.tpm_limit))::pg_catalog.numeric, 1) AS tpm_utilisation_pct,
+					pg_catalog.round((pg_catalog.sum(s.tpd_limit OPERATOR(pg_catalog.*) s.tpd_utilisation)
+						OPERATOR(pg_catalog./) pg_catalog.sum(s.tpd_limit))::pg_catalog.numeric, 1) AS tpd_utilisation_pct,
+					pg_catalog.sum(s.in_flight) AS in_flight
+			   FROM aigov.keys k
+			   LEFT JOIN aigov.key_state() s ON s.key_id OPERATOR(pg_catalog.=) k.key_id
+			  WHERE k.enabled
+			  GROUP BY k.provider) ks ON ks.provider OPERATOR(pg_catalog.=) p.provider
+  LEFT JOIN (SELECT a.provider, pg_catalog.count(*) AS calls,
+					pg_catalog.count(*) FILTER (WHERE a.error_class OPERATOR(pg_catalog.=) 'success') AS successes,
+					pg_catalog.round(pg_catalog.percentile_cont(0.5) WITHIN GROUP (ORDER BY a.latency_ms)::pg_catalog.numeric, 1) AS latency_p50_ms,
+					pg_catalog.round(pg_catalog.percentile_cont(0.99) WITHIN GROUP (ORDER BY a.latency_ms)::pg_catalog.numeric, 1) AS latency_p99_ms
+			   FROM aigov.attempts a
+			  WHERE a.finished_at OPERATOR(pg_catalog.>)
+					(pg_catalog.now() OPERATOR(pg_catalog.-) interval '5 minutes')
+				AND a.provider IS NOT NULL
+			  GROUP BY a.provider) c ON c.provider OPERATOR(pg_catalog.=) p.provider;
+COMMENT ON VIEW aigov.provider_health IS 'Per provider: breakers, aggregate utilisation, calls, error rates by class and latency over 5 minutes';
+
+CREATE VIEW aigov.queue_depth WITH (security_invoker = true) AS
+SELECT r.state, r.workload_class, r.tenant_id, pg_catalog.count(*) AS jobs,
+	   pg_catalog.count(*) FILTER (WHERE r.state OPERATOR(pg_catalog.=) 'queued'
+								   AND r.not_before OPERATOR(pg_catalog.<=) pg_catalog.now()) AS due,
+	   pg_catalog.sum(r.est_tokens) AS est_tokens,
+	   pg_catalog.min(r.created_at) AS oldest_created_at
+  FROM aigov.requests r
+ WHERE r.state OPERATOR(pg_catalog.=) 'queued'
+	OR r.state OPERATOR(pg_catalog.=) 'in_flight'
+ GROUP BY r.state, r.workload_class, r.tenant_id;
+COMMENT ON VIEW aigov.queue_depth IS 'Jobs waiting and in flight, by state, workload class and tenant';
+
+CREATE VIEW aigov.alerts WITH (security_invoker = true) AS
+SELECT e.id, e.created_at, e.severity, e.kind,
+	   COALESCE(e.detail OPERATOR(pg_catalog.->>) 'subject', e.tenant_id, e.provider) AS subject,
+	   e.detail OPERATOR(pg_catalog.->>) 'axis' AS axis,
+	   (e.detail OPERATOR(pg_catalog.->>) 'level')::integer AS level,
+	   (e.detail OPERATOR(pg_catalog.->>) 'previous_level')::integer AS previous_level,
+	   (e.detail OPERATOR(pg_catalog.->>) 'utilisation')::pg_catalog.numeric AS utilisation_pct,
+	   e.tenant_id, e.key_id, e.provider, e.message,
+	   'docs/runbooks.md#' OPERATOR(pg_catalog.||) e.kind AS runbook
+  FROM aigov.alert_events e;
+COMMENT ON VIEW aigov.alerts IS 'Alerts, with the subject, axis, level and runbook entry of each';
+
+/*
+ * What the utilisation alerts evaluate: every key, tenant and provider
+ * aggregate, per axis with a limit.  A provider's figure is its enabled
+ * keys' utilisation weighted by their limits.  Read by worker 0 (alerts.c).
+ */
+CREATE VIEW aigov._utilisation WITH (security_invoker = true) AS
+SELECT 'key' AS kind, k.label AS subject, a.axis, a.utilisation
+  FROM aigov.key_state() s
+  JOIN aigov.keys k ON k.key_id OPERATOR(pg_catalog.=) s.key_id,
+	   LATERAL (VALUES ('rpm', s.rpm_utilisation), ('tpm', s.tpm_utilisation),
+					   ('tpd', s.tpd_utilisation)) a(axis, utilisation)
+ WHERE a.utilisation IS NOT NULL AND k.enabled AND NOT s.disabled
+UNION ALL
+SELECT 'tenant', s.tenant_id, a.axis, a.utilisation
+  FROM aigov.tenant_state() s
+  JOIN aigov.tenants t ON t.tenant_id OPERATOR(pg_catalog.=) s.tenant_id,
+	   LATERAL (VALUES ('rpm', s.rpm_utilisation), ('tpm', s.tpm_utilisation),
+					   ('tpd', s.tpd_utilisation)) a(axis, utilisation)
+ WHERE a.utilisation IS NOT NULL
+UNION ALL
+SELECT 'provider', k.provider, a.axis,
+	   pg_catalog.sum(a.lim OPERATOR(pg_catalog.*) a.utilisation)
+	   OPERATOR(pg_catalog./) pg_catalog.sum(a.lim)
+  FROM aigov.key_state() s
+  JOIN aigov.keys k ON k.key_id OPERATOR(pg_catalog.=) s.key_id,
+	   LATERAL (VALUES ('rpm', s.rpm_limit, s.rpm_utilisation),
+					   ('tpm', s.tpm_limit, s.tpm_utilisation),
+					   ('tpd', s.tpd_limit, s.tpd_utilisation)) a(axis, lim, utilisation)
+ WHERE a.utilisation IS NOT NULL AND k.enabled AND NOT s.disabled
+ GROUP BY k.provider, a.axis;
+COMMENT ON VIEW aigov._utilisation IS 'Utilisation per key, tenant and provider and quota axis, for the alerts (internal)';
+
+/*
+ * One change of a utilisation alert level: its alert_events row and its
+ * NOTIFY aigov_alert, whose JSON payload is the row's detail plus its id
+ * and time.  Called by worker 0 (alerts.c).
+ */
+CREATE FUNCTION aigov._raise_utilisation_alert(severity text, subject_kind text,
+											   subject text, axis text,
+											   level integer, previous_level integer,
+											   utilisation double precision,
+											   message text)
+	RETURNS void
+	LANGUAGE sql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+WITH k AS (
+	SELECT k.key_id, k.provider FROM aigov.keys k
+	 WHERE subject_kind OPERATOR(pg_catalog.=) 'key'
+	   AND k.label OPERATOR(pg_catalog.=) subject),
+ev AS (
+	INSERT INTO aigov.alert_events (severity, kind, tenant_id, key_id, provider,
+									message, detail)
+	SELECT severity, subject_kind OPERATOR(pg_catalog.||) '_utilisation',
+		   CASE WHEN subject_kind OPERATOR(pg_catalog.=) 'tenant' THEN subject END,
+		   (SELECT k.key_id FROM k),
+		   CASE WHEN subject_kind OPERATOR(pg_catalog.=) 'provider' THEN subject
+				ELSE (SELECT k.provider FROM k) END,
+		   message,
+		   pg_catalog.jsonb_build_object(
+			   'kind', subject_kind OPERATOR(pg_catalog.||) '_utilisation',
+			   'subject', subject, 'axis', axis, 'level', level,
+			   'previous_level', previous_level,
+			   'utilisation', pg_catalog.round(utilisation::pg_catalog.numeric, 1),
+			   'runbook', 'docs/runbooks.md#' OPERATOR(pg_catalog.||) subject_kind
+				   OPERATOR(pg_catalog.||) '_utilisation')
+	RETURNING id, created_at, detail)
+SELECT pg_catalog.pg_notify('aigov_alert',
+		   (ev.detail OPERATOR(pg_catalog.||)
+			pg_catalog.jsonb_build_object('id', ev.id, 'at', ev.created_at))::pg_catalog.text)
+  FROM ev;
+$$;
+COMMENT ON FUNCTION aigov._raise_utilisation_alert(text, text, text, text, integer, integer, double precision, text) IS 'Writes and notifies one utilisation alert (internal)';
+
+/*
  * Tenant scope.  Members of aigov_admin act for every tenant; the role
  * holds no privilege of its own (docs/security.md).  It is shared by the
  * whole cluster, so an existing one is used as it is and DROP EXTENSION

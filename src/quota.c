@@ -691,3 +691,96 @@ AigovNoteSoftWarnings(const char *tenant_id, AigovTenantEntry *entry,
 			elog(ERROR, "could not write alert: %s", SPI_result_code_string(ret));
 	}
 }
+
+/*
+ * AigovKeyCopyAll
+ *		Copies every key's state and breaker into a palloc'd array, for
+ *		the views and the alerts; returns how many.  Each entry is copied
+ *		under its spinlock, the table under its shared lock; the caller
+ *		computes its figures from the copies with no lock held.
+ */
+int
+AigovKeyCopyAll(AigovKeyCopy **out)
+{
+	HASH_SEQ_STATUS seq;
+	AigovKeyEntry *entry;
+	AigovKeyCopy *copies;
+	long		size;
+	int			n = 0;
+
+	AigovShmemCheckAttached();
+	LWLockAcquire(key_lock, LW_SHARED);
+	size = hash_get_num_entries(key_table);
+	copies = palloc(sizeof(AigovKeyCopy) * Max(size, 1));
+	hash_seq_init(&seq, key_table);
+	while ((entry = hash_seq_search(&seq)) != NULL && n < size)
+	{
+		copies[n].key_id = entry->key_id;
+		SpinLockAcquire(&entry->mutex);
+		copies[n].state = entry->state;
+		copies[n].breaker = entry->breaker;
+		SpinLockRelease(&entry->mutex);
+		n++;
+	}
+	if (entry != NULL)
+		hash_seq_term(&seq);
+	LWLockRelease(key_lock);
+	*out = copies;
+	return n;
+}
+
+static void
+copy_tenant(AigovTenantEntry *entry, AigovTenantCopy *copy)
+{
+	memcpy(copy->tenant_id, entry->tenant_id, sizeof(copy->tenant_id));
+	SpinLockAcquire(&entry->mutex);
+	copy->quota = entry->quota;
+	copy->admitted = entry->admitted;
+	copy->rejected = entry->rejected;
+	copy->deferred = entry->deferred;
+	SpinLockRelease(&entry->mutex);
+}
+
+/*
+ * AigovTenantCopyAll
+ *		Copies the buckets and counters of every tenant aigov has seen
+ *		since the server started, like AigovKeyCopyAll.
+ */
+int
+AigovTenantCopyAll(AigovTenantCopy **out)
+{
+	HASH_SEQ_STATUS seq;
+	AigovTenantEntry *entry;
+	AigovTenantCopy *copies;
+	long		size;
+	int			n = 0;
+
+	AigovShmemCheckAttached();
+	LWLockAcquire(tenant_lock, LW_SHARED);
+	size = hash_get_num_entries(tenant_table);
+	copies = palloc(sizeof(AigovTenantCopy) * Max(size, 1));
+	hash_seq_init(&seq, tenant_table);
+	while ((entry = hash_seq_search(&seq)) != NULL && n < size)
+		copy_tenant(entry, &copies[n++]);
+	if (entry != NULL)
+		hash_seq_term(&seq);
+	LWLockRelease(tenant_lock);
+	*out = copies;
+	return n;
+}
+
+/*
+ * AigovTenantCopyOne
+ *		Copies one tenant's buckets and counters; false if aigov has not
+ *		seen the tenant since the server started.
+ */
+bool
+AigovTenantCopyOne(const char *tenant_id, AigovTenantCopy *copy)
+{
+	AigovTenantEntry *entry = AigovTenantFind(tenant_id);
+
+	if (entry == NULL)
+		return false;
+	copy_tenant(entry, copy);
+	return true;
+}

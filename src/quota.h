@@ -131,4 +131,25 @@ typedef void (*AigovKeyBreakerFn) (int64 key_id, const AigovBreaker *breaker,
 								   void *arg);
 extern void AigovKeyBreakersForEach(AigovKeyBreakerFn fn, void *arg);
 
+/* Copies for the views and the alerts (telemetry.c computes the figures). */
+typedef struct AigovKeyCopy
+{
+	int64		key_id;
+	AigovKeyState state;
+	AigovBreaker breaker;
+} AigovKeyCopy;
+
+typedef struct AigovTenantCopy
+{
+	char		tenant_id[AIGOV_TENANT_ID_MAX];
+	AigovTenantQuota quota;
+	int64		admitted;
+	int64		rejected;
+	int64		deferred;
+} AigovTenantCopy;
+
+extern int	AigovKeyCopyAll(AigovKeyCopy **out);
+extern int	AigovTenantCopyAll(AigovTenantCopy **out);
+extern bool AigovTenantCopyOne(const char *tenant_id, AigovTenantCopy *copy);
+
 #endif							/* AIGOV_QUOTA_H */

@@ -21,6 +21,7 @@
 #include "storage/shmem.h"
 
 #include "aigov.h"
+#include "alerts.h"
 #include "fairq.h"
 #include "quota.h"
 #include "shmem.h"
@@ -47,10 +48,12 @@ aigov_shmem_request(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-	RequestAddinShmemSpace(add_size(add_size(aigov_state_size(), AigovQuotaShmemSize()),
-									AigovFairShmemSize()));
-	/* 0: worker slots; 1: tenant table; 2: key table; 3: fair queues */
-	RequestNamedLWLockTranche("aigov", 4);
+	RequestAddinShmemSpace(add_size(add_size(add_size(aigov_state_size(),
+													  AigovQuotaShmemSize()),
+											 AigovFairShmemSize()),
+									AigovAlertsShmemSize()));
+	/* 0: worker slots; 1: tenant table; 2: key table; 3: fair queues; 4: alert levels */
+	RequestNamedLWLockTranche("aigov", 5);
 }
 
 static void
@@ -80,6 +83,7 @@ aigov_shmem_startup(void)
 	}
 	AigovQuotaShmemInit();
 	AigovFairShmemInit();
+	AigovAlertsShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 

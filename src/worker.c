@@ -9,6 +9,7 @@
  *	  write the completions (completion.c, actions.c)
  * and, in dispatcher 0, between cycles and in a transaction of its own:
  *	  move finished jobs to the history (retention.c)
+ * and, in worker 0 once a second, the utilisation alerts (alerts.c).
  * A cycle transaction writes the completions gathered in the last few
  * milliseconds, claims new jobs with FOR UPDATE SKIP LOCKED and plans
  * them; it commits before any claimed job goes on the wire, so no
@@ -50,6 +51,7 @@
 #include "utils/timestamp.h"
 
 #include "actions.h"
+#include "alerts.h"
 #include "aigov.h"
 #include "claim.h"
 #include "completion.h"
@@ -82,6 +84,7 @@ typedef struct WorkerLoop
 	TimestampTz next_orphan_check;
 	TimestampTz next_expiry;
 	TimestampTz next_retention; /* dispatcher 0's retention stage */
+	TimestampTz next_alert_check;	/* worker 0: utilisation alerts */
 	TimestampTz drain_until;	/* a stopping worker's grace ends */
 	bool		work_maybe;		/* jobs may be waiting to be claimed */
 	bool		draining;
@@ -106,6 +109,7 @@ typedef struct CycleWork
 	bool		need_reload;
 	bool		sweep_orphans;
 	bool		sweep_expired;
+	bool		check_alerts;	/* worker 0: evaluate utilisation alerts */
 	int			max_in_flight;	/* aigov.max_in_flight, within the memory
 								 * budget of replies (dispatch.c) */
 	int			free_slots;
@@ -362,6 +366,12 @@ start_worker(WorkerLoop *loop)
 	AigovKeyCacheLoad();
 	AigovEndXact();
 	loop->next_orphan_check = GetCurrentTimestamp() + (int64) aigov_orphan_check_ms * 1000;
+
+	/*
+	 * The first evaluation waits one interval, so a worker that restarts
+	 * in a loop does not evaluate (and notify) on every start.
+	 */
+	loop->next_alert_check = GetCurrentTimestamp() + (int64) AIGOV_ALERT_INTERVAL_MS * 1000;
 }
 
 /* ---------- one iteration ---------- */
@@ -474,6 +484,7 @@ decide_work(WorkerLoop *loop, TimestampTz now, CycleWork *w)
 	if (w->sweep_orphans)
 		w->need_reload = true;
 	w->sweep_expired = worker_index == 0 && now >= loop->next_expiry;
+	w->check_alerts = worker_index == 0 && now >= loop->next_alert_check;
 }
 
 /*
@@ -587,6 +598,11 @@ run_cycle(WorkerLoop *loop, const CycleWork *w, TimestampTz now,
 		AigovExpireOverdue();
 		loop->next_expiry = now + USECS_PER_SEC;
 	}
+	if (w->check_alerts)
+	{
+		AigovAlertsEvaluate();
+		loop->next_alert_check = now + (int64) AIGOV_ALERT_INTERVAL_MS * 1000;
+	}
 	if (w->want_claim)
 		got = AigovClaimJobs(asked, &claimed);
 	if (got > 0)
@@ -685,7 +701,8 @@ AigovWorkerMain(Datum main_arg)
 		now = GetCurrentTimestamp();
 		decide_work(&loop, now, &work);
 		if (work.flush_due || work.want_claim || work.need_reload ||
-			work.sweep_orphans || work.sweep_expired || AigovActionsPending())
+			work.sweep_orphans || work.sweep_expired || work.check_alerts ||
+			AigovActionsPending())
 			run_cycle(&loop, &work, now, &next_due);
 		if (worker_index == 0 && !loop.draining && now >= loop.next_retention)
 			loop.next_retention = AigovRetentionStage(now);

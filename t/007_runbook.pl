@@ -23,11 +23,12 @@ my ($runbook) = grep { -f $_ } (
 BAIL_OUT('docs/operations.md not found beside t/ or in $TESTDIR/docs')
   unless defined $runbook;
 
-# The ```sql blocks of the runbook, in order, with the line each starts on.
-my @blocks;
+# The ```sql blocks of a page, in order, with the line each starts on.
+sub sql_blocks
 {
-	open(my $fh, '<', $runbook) or die "could not open $runbook: $!";
-	my ($sql, $start);
+	my ($file) = @_;
+	my (@found, $sql, $start);
+	open(my $fh, '<', $file) or die "could not open $file: $!";
 	while (my $line = <$fh>)
 	{
 		if (!defined $sql && $line =~ /^\s*```sql\s*$/)
@@ -36,7 +37,7 @@ my @blocks;
 		}
 		elsif (defined $sql && $line =~ /^\s*```\s*$/)
 		{
-			push @blocks, { sql => $sql, line => $start };
+			push @found, { sql => $sql, line => $start };
 			undef $sql;
 		}
 		elsif (defined $sql)
@@ -45,7 +46,21 @@ my @blocks;
 		}
 	}
 	close $fh;
-	die "unterminated ```sql block at line $start" if defined $sql;
+	die "unterminated ```sql block at line $start of $file" if defined $sql;
+	return @found;
+}
+my @blocks = sql_blocks($runbook);
+
+# docs/runbooks.md, the alerts' runbook entries, sits beside it.
+(my $alert_runbook = $runbook) =~ s/operations\.md$/runbooks.md/;
+my @alert_blocks = sql_blocks($alert_runbook);
+{
+	open(my $fh, '<', $alert_runbook) or die "could not open $alert_runbook: $!";
+	my %entries = map { /^## (\w+)\s*$/ ? ($1 => 1) : () } <$fh>;
+	close $fh;
+	ok($entries{$_}, "docs/runbooks.md has an entry for alert kind $_")
+	  for qw(key_utilisation tenant_utilisation provider_utilisation
+	  tenant_soft_limit key_disabled);
 }
 cmp_ok(scalar @blocks, '>', 10, 'the runbook has its SQL blocks');
 
@@ -134,6 +149,18 @@ if (defined $reason_block)
 	is($out, "tenant quota|1\ntenant quota, key room or circuit breaker|1",
 		'the reasons query names the tenant quota for both booked jobs');
 }
+
+# The alerts' runbook queries, as printed; they only read.  The tenant
+# query lists the tenants the worker has seen.
+for my $b (@alert_blocks)
+{
+	my ($ret, $out, $err) = run_sql('postgres', $b->{sql});
+	is($ret, 0, "docs/runbooks.md SQL at line $b->{line} runs")
+	  or diag("block:\n$b->{sql}\nerror:\n$err");
+	like($out, qr/^rb_submit\|/m, 'the tenant query lists rb_submit')
+	  if $b->{sql} =~ /FROM aigov\.tenant_usage/;
+}
+cmp_ok(scalar @alert_blocks, '>=', 5, 'docs/runbooks.md has its SQL blocks');
 
 # Then every block as printed, in order.  The install step's CREATE
 # EXTENSION runs in a database of its own, which has no aigov yet.
