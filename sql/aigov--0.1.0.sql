@@ -1048,7 +1048,7 @@ COMMENT ON FUNCTION aigov.provider_latency_histogram() IS 'Latency of every prov
  */
 CREATE FUNCTION aigov.metrics()
 	RETURNS text
-	LANGUAGE plpgsql STABLE
+	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 	SET jit = off
 	AS $$
