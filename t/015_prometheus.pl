@@ -16,6 +16,11 @@ use Test::More;
 use Time::HiRes qw(usleep);
 
 my $root = "$FindBin::RealBin/..";
+
+# The exporter is stopped however the test ends, so a failure leaves no
+# process behind.
+my $exporter;
+END { $exporter->kill_kill if $exporter; }
 my $queries = "$root/contrib/prometheus/queries.yaml";
 my $rules = "$root/contrib/prometheus/aigov-rules.yml";
 
@@ -96,7 +101,7 @@ my $dsn = sprintf('host=%s port=%d user=prom_dash dbname=postgres sslmode=disabl
 	$node->host, $node->port);
 local $ENV{DATA_SOURCE_NAME} = $dsn;
 my $exporter_log = "$PostgreSQL::Test::Utils::tmp_check/exporter.log";
-my $exporter = IPC::Run::start(
+$exporter = IPC::Run::start(
 	[ 'prometheus-postgres-exporter', "--extend.query-path=$queries",
 	  "--web.listen-address=127.0.0.1:$port", '--disable-settings-metrics' ],
 	'>', $exporter_log, '2>&1');
@@ -197,6 +202,7 @@ ok(IPC::Run::run([ 'promtool', 'check', 'metrics' ], '<', \$exposition, '>', \$o
 	'promtool check metrics accepts aigov.metrics(), lint included') or diag("$out$err");
 
 $exporter->kill_kill;
+undef $exporter;
 $node->stop;
 stop_emulator($emu);
 done_testing();
