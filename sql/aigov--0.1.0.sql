@@ -1080,17 +1080,6 @@ CREATE POLICY alert_events_tenant_scope ON aigov.alert_events
 				OR tenant_id OPERATOR(pg_catalog.=) ANY ((SELECT aigov.acting_tenants())::pg_catalog.text[]));
 
 /*
- * Privileges: nothing for PUBLIC but aigov.acting_tenants(), which the
- * policies call as the querying role and which answers only about that
- * role (PUBLIC still has no USAGE on the schema); see docs/security.md
- * for the grants to give.
- */
-REVOKE ALL ON ALL TABLES IN SCHEMA aigov FROM PUBLIC;
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA aigov FROM PUBLIC;
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA aigov FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION aigov.acting_tenants() TO PUBLIC;
-
-/*
  * History and retention (docs/operations.md#history-and-retention).
  *
  * A job that has been final for aigov.history_after moves, with its
@@ -1306,3 +1295,267 @@ REVOKE ALL ON aigov.requests_history, aigov.attempts_history FROM PUBLIC;
 REVOKE ALL ON FUNCTION aigov._history_partitions(text, timestamptz, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION aigov._retention_step(interval, interval, integer, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION aigov.run_retention() FROM PUBLIC;
+
+/*
+ * Prometheus: aigov.metrics() renders the figures of the views, the
+ * finished jobs and the histograms below in the text exposition format
+ * (version 0.0.4); contrib/prometheus/queries.yaml exposes the same
+ * figures through prometheus-postgres-exporter (docs/observability.md).
+ * Counters are cumulative: shared-memory counters since the server
+ * started, and counts of finished jobs and attempts in the queue and the
+ * history together, so the retention pass's moves do not lower them (only
+ * a dropped history partition does, which Prometheus reads as a reset).
+ * Figures of a window would not be monotonic, so none is exposed as a
+ * counter or histogram.
+ */
+
+CREATE FUNCTION aigov.queue_wait_histogram()
+	RETURNS TABLE (workload_class text, le double precision[], bucket bigint[],
+				   sum double precision, count bigint)
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+WITH obs AS (
+	SELECT r.workload_class AS g,
+		   extract(epoch FROM a.started_at - r.created_at)::double precision AS v
+	  FROM (SELECT * FROM aigov.attempts UNION ALL
+			SELECT * FROM aigov.attempts_history) a
+	  JOIN (SELECT * FROM aigov.requests UNION ALL
+			SELECT * FROM aigov.requests_history) r
+		ON r.id = a.job_id AND r.tenant_id = a.tenant_id
+	 WHERE a.attempt = 1),
+bounds AS (
+	SELECT b FROM unnest('{0.1,0.25,0.5,1,2.5,5,10,30,60,300,900,3600}'::double precision[]) b),
+hit AS (
+	SELECT obs.g, (SELECT min(bounds.b) FROM bounds WHERE bounds.b >= obs.v) AS le,
+		   count(*) AS n, sum(obs.v) AS s
+	  FROM obs GROUP BY 1, 2),
+grid AS (
+	SELECT g.g, bounds.b AS le,
+		   sum(COALESCE(h.n, 0)) OVER (PARTITION BY g.g ORDER BY bounds.b) AS cum
+	  FROM (SELECT DISTINCT hit.g FROM hit) g CROSS JOIN bounds
+	  LEFT JOIN hit h ON h.g = g.g AND h.le = bounds.b)
+SELECT grid.g, array_agg(grid.le ORDER BY grid.le),
+	   array_agg(grid.cum::bigint ORDER BY grid.le), t.s, t.n
+  FROM grid
+  JOIN (SELECT hit.g, sum(hit.s) AS s, sum(hit.n)::bigint AS n
+		  FROM hit GROUP BY hit.g) t ON t.g = grid.g
+ GROUP BY grid.g, t.s, t.n
+ ORDER BY 1
+$$;
+COMMENT ON FUNCTION aigov.queue_wait_histogram() IS 'Queue wait (first call''s start less the job''s creation) of every job called so far, by workload class, as cumulative histogram buckets';
+
+CREATE FUNCTION aigov.provider_latency_histogram()
+	RETURNS TABLE (provider text, le double precision[], bucket bigint[],
+				   sum double precision, count bigint)
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+WITH obs AS (
+	SELECT a.provider AS g, a.latency_ms / 1000.0 AS v
+	  FROM (SELECT * FROM aigov.attempts UNION ALL
+			SELECT * FROM aigov.attempts_history) a
+	 WHERE a.provider IS NOT NULL AND a.latency_ms IS NOT NULL),
+bounds AS (
+	SELECT b FROM unnest('{0.05,0.1,0.25,0.5,1,2.5,5,10,30,60}'::double precision[]) b),
+hit AS (
+	SELECT obs.g, (SELECT min(bounds.b) FROM bounds WHERE bounds.b >= obs.v) AS le,
+		   count(*) AS n, sum(obs.v) AS s
+	  FROM obs GROUP BY 1, 2),
+grid AS (
+	SELECT g.g, bounds.b AS le,
+		   sum(COALESCE(h.n, 0)) OVER (PARTITION BY g.g ORDER BY bounds.b) AS cum
+	  FROM (SELECT DISTINCT hit.g FROM hit) g CROSS JOIN bounds
+	  LEFT JOIN hit h ON h.g = g.g AND h.le = bounds.b)
+SELECT grid.g, array_agg(grid.le ORDER BY grid.le),
+	   array_agg(grid.cum::bigint ORDER BY grid.le), t.s, t.n
+  FROM grid
+  JOIN (SELECT hit.g, sum(hit.s) AS s, sum(hit.n)::bigint AS n
+		  FROM hit GROUP BY hit.g) t ON t.g = grid.g
+ GROUP BY grid.g, t.s, t.n
+ ORDER BY 1
+$$;
+COMMENT ON FUNCTION aigov.provider_latency_histogram() IS 'Latency of every provider call so far, by provider, as cumulative histogram buckets';
+
+/*
+ * The Prometheus text exposition format of every figure: a HELP and a
+ * TYPE line per family, then its samples, whose labels come as name and
+ * value pairs (a NULL or empty value leaves its label out, as Prometheus
+ * reads it) and are escaped here, in one place.  It runs as the caller,
+ * so row-level security applies, and only for roles that act for every
+ * tenant, so a scrape never passes part of the figures off as all.
+ * JIT is off: the plan's estimated cost is high enough to compile it,
+ * which took seconds, for a query that runs in milliseconds.
+ */
+CREATE FUNCTION aigov.metrics()
+	RETURNS text
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	SET jit = off
+	AS $$
+BEGIN
+	IF aigov.acting_tenants() IS NOT NULL THEN
+		RAISE EXCEPTION 'permission denied to read aigov metrics'
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'Only roles that act for every tenant may read the metrics.',
+				  HINT = 'Make the role a member of aigov_admin, as the dashboard role set does.';
+	END IF;
+	RETURN (
+WITH ku AS (SELECT * FROM aigov.key_usage),
+tu AS (SELECT * FROM aigov.tenant_usage),
+ph AS (SELECT * FROM aigov.provider_health),
+kq AS (
+	SELECT ku.label, ku.provider, q.axis, q.lim, q.remaining, q.pct
+	  FROM ku, LATERAL (VALUES ('rpm', ku.rpm_limit, ku.rpm_remaining, ku.rpm_utilisation_pct),
+							   ('tpm', ku.tpm_limit, ku.tpm_remaining, ku.tpm_utilisation_pct),
+							   ('tpd', ku.tpd_limit, ku.tpd_remaining, ku.tpd_utilisation_pct))
+		   q(axis, lim, remaining, pct)),
+tq AS (
+	SELECT tu.tenant_id, q.axis, q.lim, q.remaining, q.pct
+	  FROM tu, LATERAL (VALUES ('rpm', tu.rpm_limit, tu.rpm_remaining, tu.rpm_utilisation_pct),
+							   ('tpm', tu.tpm_limit, tu.tpm_remaining, tu.tpm_utilisation_pct),
+							   ('tpd', tu.tpd_limit, tu.tpd_remaining, tu.tpd_utilisation_pct))
+		   q(axis, lim, remaining, pct)),
+simple (family, type, help, lab, value) AS (
+	SELECT 'aigov_key_quota_utilisation_ratio', 'gauge',
+		   'Share of a key''s limit used on a quota axis (0 to 1)',
+		   ARRAY['key', kq.label, 'provider', kq.provider, 'axis', kq.axis],
+		   kq.pct / 100.0 FROM kq
+	UNION ALL
+	SELECT 'aigov_key_quota_limit', 'gauge',
+		   'A key''s limit on a quota axis, configured or learned',
+		   ARRAY['key', kq.label, 'provider', kq.provider, 'axis', kq.axis], kq.lim FROM kq
+	UNION ALL
+	SELECT 'aigov_key_quota_remaining', 'gauge',
+		   'What remains of a key''s limit on a quota axis',
+		   ARRAY['key', kq.label, 'provider', kq.provider, 'axis', kq.axis], kq.remaining FROM kq
+	UNION ALL
+	SELECT 'aigov_key_in_flight', 'gauge', 'Calls in flight on a key',
+		   ARRAY['key', ku.label, 'provider', ku.provider], COALESCE(ku.in_flight, 0) FROM ku
+	UNION ALL
+	SELECT 'aigov_key_enabled', 'gauge', '1 when a key is in rotation, 0 when it is not',
+		   ARRAY['key', ku.label, 'provider', ku.provider], ku.enabled::integer FROM ku
+	UNION ALL
+	SELECT 'aigov_key_breaker_open', 'gauge', '1 when a key''s circuit breaker is open, else 0',
+		   ARRAY['key', ku.label, 'provider', ku.provider],
+		   COALESCE(ku.breaker_state = 'open', false)::integer FROM ku
+	UNION ALL
+	SELECT 'aigov_key_completed_total', 'counter',
+		   'Calls a key completed since the server started',
+		   ARRAY['key', ku.label, 'provider', ku.provider], COALESCE(ku.completed, 0) FROM ku
+	UNION ALL
+	SELECT 'aigov_key_rate_limited_total', 'counter',
+		   'Rate-limit replies (429) a key received since the server started',
+		   ARRAY['key', ku.label, 'provider', ku.provider], COALESCE(ku.rate_limited, 0)
+	  FROM ku
+	UNION ALL
+	SELECT 'aigov_tenant_quota_utilisation_ratio', 'gauge',
+		   'Share of a tenant''s quota used on an axis (0 to 1)',
+		   ARRAY['tenant', tq.tenant_id, 'axis', tq.axis], tq.pct / 100.0 FROM tq
+	UNION ALL
+	SELECT 'aigov_tenant_quota_limit', 'gauge', 'A tenant''s quota on an axis',
+		   ARRAY['tenant', tq.tenant_id, 'axis', tq.axis], tq.lim FROM tq
+	UNION ALL
+	SELECT 'aigov_tenant_quota_remaining', 'gauge',
+		   'What remains of a tenant''s quota on an axis',
+		   ARRAY['tenant', tq.tenant_id, 'axis', tq.axis], tq.remaining FROM tq
+	UNION ALL
+	SELECT 'aigov_tenant_submits_total', 'counter',
+		   'Submits of a tenant since the server started, by admission outcome',
+		   ARRAY['tenant', tu.tenant_id, 'outcome', o.outcome], o.n
+	  FROM tu, LATERAL (VALUES ('accepted', tu.accepted), ('rejected', tu.rejected),
+							   ('deferred', tu.deferred)) o(outcome, n)
+	UNION ALL
+	SELECT 'aigov_provider_quota_utilisation_ratio', 'gauge',
+		   'Share of the limits of a provider''s enabled keys used on an axis (0 to 1)',
+		   ARRAY['provider', ph.provider, 'axis', q.axis], q.pct / 100.0
+	  FROM ph, LATERAL (VALUES ('rpm', ph.rpm_utilisation_pct), ('tpm', ph.tpm_utilisation_pct),
+							   ('tpd', ph.tpd_utilisation_pct)) q(axis, pct)
+	UNION ALL
+	SELECT 'aigov_provider_keys', 'gauge', 'Enabled keys of a provider',
+		   ARRAY['provider', ph.provider], ph.keys FROM ph
+	UNION ALL
+	SELECT 'aigov_provider_breakers_open', 'gauge', 'Keys of a provider whose breaker is open',
+		   ARRAY['provider', ph.provider], ph.breakers_open FROM ph
+	UNION ALL
+	SELECT 'aigov_provider_in_flight', 'gauge', 'Calls in flight to a provider',
+		   ARRAY['provider', ph.provider], ph.in_flight FROM ph
+	UNION ALL
+	SELECT 'aigov_provider_attempts_total', 'counter',
+		   'Provider calls recorded in aigov.attempts, by outcome class',
+		   ARRAY['provider', a.provider, 'error_class', a.error_class], count(*)
+	  FROM (SELECT * FROM aigov.attempts UNION ALL
+			SELECT * FROM aigov.attempts_history) a
+	 WHERE a.provider IS NOT NULL GROUP BY a.provider, a.error_class
+	UNION ALL
+	SELECT 'aigov_queue_jobs', 'gauge', 'Jobs queued or in flight',
+		   ARRAY['state', d.state, 'workload_class', d.workload_class, 'tenant', d.tenant_id],
+		   d.jobs
+	  FROM aigov.queue_depth d
+	UNION ALL
+	SELECT 'aigov_jobs_finished_total', 'counter',
+		   'Jobs in a final state, by state and error class',
+		   ARRAY['tenant', r.tenant_id, 'workload_class', r.workload_class,
+				 'state', r.state, 'error_class', r.error_class], count(*)
+	  FROM (SELECT * FROM aigov.requests UNION ALL
+			SELECT * FROM aigov.requests_history) r
+	 WHERE r.state IN ('succeeded', 'failed', 'rejected', 'expired', 'cancelled')
+	 GROUP BY r.tenant_id, r.workload_class, r.state, r.error_class),
+hist (family, help, label, grp, le, bucket, sum, count) AS (
+	SELECT 'aigov_queue_wait_seconds',
+		   'Time from a job''s creation to the start of its first provider call',
+		   'workload_class', h.workload_class, h.le, h.bucket, h.sum, h.count
+	  FROM aigov.queue_wait_histogram() h
+	UNION ALL
+	SELECT 'aigov_provider_latency_seconds', 'Latency of provider calls',
+		   'provider', h.provider, h.le, h.bucket, h.sum, h.count
+	  FROM aigov.provider_latency_histogram() h),
+samples (family, type, help, sample, lab, value, series, ord) AS (
+	SELECT s.family, s.type, s.help, s.family, s.lab, s.value, s.lab::text, 0
+	  FROM simple s WHERE s.value IS NOT NULL
+	UNION ALL
+	SELECT h.family, 'histogram', h.help, h.family || '_bucket',
+		   ARRAY[h.label, h.grp, 'le', b.le::text], b.bucket, h.grp, b.i::integer
+	  FROM hist h, LATERAL unnest(h.le, h.bucket) WITH ORDINALITY b(le, bucket, i)
+	UNION ALL
+	SELECT h.family, 'histogram', h.help, h.family || x.suffix,
+		   CASE WHEN x.suffix = '_bucket' THEN ARRAY[h.label, h.grp, 'le', '+Inf']
+				ELSE ARRAY[h.label, h.grp] END,
+		   CASE WHEN x.suffix = '_sum' THEN h.sum ELSE h.count END, h.grp, x.ord
+	  FROM hist h, (VALUES ('_bucket', 1000), ('_sum', 1001), ('_count', 1002)) x(suffix, ord)),
+lines AS (
+	SELECT s.family, s.type, s.help, s.series, s.ord,
+		   s.sample ||
+		   (SELECT COALESCE('{' || string_agg(s.lab[i] || '="' ||
+											  replace(replace(replace(s.lab[i + 1], E'\\', E'\\\\'),
+															  '"', E'\\"'), E'\n', E'\\n') || '"',
+											  ',' ORDER BY i) || '}', '')
+			  FROM generate_series(1, array_length(s.lab, 1), 2) i
+			 WHERE s.lab[i + 1] <> '') || ' ' ||
+		   CASE WHEN s.value = 'Infinity' THEN '+Inf'
+				WHEN s.value = '-Infinity' THEN '-Inf'
+				WHEN s.value = 'NaN' THEN 'NaN'
+				ELSE s.value::double precision::text END AS line
+	  FROM samples s)
+SELECT COALESCE(string_agg(f.block, '' ORDER BY f.family), '')
+  FROM (SELECT l.family,
+			   '# HELP ' || l.family || ' ' || l.help || E'\n' ||
+			   '# TYPE ' || l.family || ' ' || l.type || E'\n' ||
+			   string_agg(l.line || E'\n', '' ORDER BY l.series COLLATE "C", l.ord) AS block
+		  FROM lines l
+		 GROUP BY l.family, l.type, l.help) f);
+END
+$$;
+COMMENT ON FUNCTION aigov.metrics() IS 'Every aigov metric in the Prometheus text exposition format (roles that act for every tenant)';
+
+/*
+ * Privileges: nothing for PUBLIC but aigov.acting_tenants(), which the
+ * policies call as the querying role and which answers only about that
+ * role (PUBLIC still has no USAGE on the schema); see docs/security.md
+ * for the grants to give.
+ */
+REVOKE ALL ON ALL TABLES IN SCHEMA aigov FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA aigov FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA aigov FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION aigov.acting_tenants() TO PUBLIC;
+

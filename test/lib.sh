@@ -13,6 +13,7 @@ AIGOV_PACKAGES=(
 	libipc-run-perl pkg-config gcc make curl wrk cppcheck util-linux
 	procps iproute2 pg-bsd-indent
 	clang libclang-rt-14-dev llvm
+	prometheus prometheus-postgres-exporter
 )
 AIGOV_WFLAGS="-Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare"
 

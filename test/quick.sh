@@ -37,6 +37,8 @@ make -s -C "$AIGOV_ROOT/emulator" >/dev/null || exit 1
 SUITE_DIR="$AIGOV_TMP/suite"
 mkdir -p "$SUITE_DIR/bin"
 cp -r "$TREE"/sql "$TREE"/expected "$TREE"/docs "$SUITE_DIR/"
+# t/015_prometheus.pl reads the exporter queries and rules of contrib/prometheus.
+cp -r "$TREE/contrib" "$SUITE_DIR/"
 [ -d "$TREE/specs" ] && cp -r "$TREE/specs" "$SUITE_DIR/"
 cp -r "$TREE/t" "$SUITE_DIR/"
 cp -r "$TREE/test/fixtures" "$SUITE_DIR/" 2>/dev/null

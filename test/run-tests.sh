@@ -110,6 +110,8 @@ cp -r sql expected "$SUITE_DIR/"
 [ -d t ] && cp -r t "$SUITE_DIR/"
 # t/005_runbook.pl runs the SQL blocks of docs/operations.md.
 cp -r docs "$SUITE_DIR/"
+# t/015_prometheus.pl reads the exporter queries and rules of contrib/prometheus.
+cp -r contrib "$SUITE_DIR/"
 cp emulator/aigov-emulator "$SUITE_DIR/bin/" 2>/dev/null
 cp -r test/fixtures "$SUITE_DIR/" 2>/dev/null
 [ "$(id -u)" -eq 0 ] && chown -R postgres: "$AIGOV_TMP"
