@@ -1318,10 +1318,12 @@ CREATE FUNCTION aigov.queue_wait_histogram()
 WITH obs AS (
 	SELECT r.workload_class AS g,
 		   extract(epoch FROM a.started_at - r.created_at)::double precision AS v
-	  FROM (SELECT * FROM aigov.attempts UNION ALL
-			SELECT * FROM aigov.attempts_history) a
-	  JOIN (SELECT * FROM aigov.requests UNION ALL
-			SELECT * FROM aigov.requests_history) r
+	  FROM (SELECT job_id, tenant_id, attempt, started_at FROM aigov.attempts
+			UNION ALL
+			SELECT job_id, tenant_id, attempt, started_at FROM aigov.attempts_history) a
+	  JOIN (SELECT id, tenant_id, workload_class, created_at FROM aigov.requests
+			UNION ALL
+			SELECT id, tenant_id, workload_class, created_at FROM aigov.requests_history) r
 		ON r.id = a.job_id AND r.tenant_id = a.tenant_id
 	 WHERE a.attempt = 1),
 bounds AS (
@@ -1353,8 +1355,9 @@ CREATE FUNCTION aigov.provider_latency_histogram()
 	AS $$
 WITH obs AS (
 	SELECT a.provider AS g, a.latency_ms / 1000.0 AS v
-	  FROM (SELECT * FROM aigov.attempts UNION ALL
-			SELECT * FROM aigov.attempts_history) a
+	  FROM (SELECT provider, latency_ms FROM aigov.attempts
+			UNION ALL
+			SELECT provider, latency_ms FROM aigov.attempts_history) a
 	 WHERE a.provider IS NOT NULL AND a.latency_ms IS NOT NULL),
 bounds AS (
 	SELECT b FROM unnest('{0.05,0.1,0.25,0.5,1,2.5,5,10,30,60}'::double precision[]) b),
@@ -1484,8 +1487,9 @@ simple (family, type, help, lab, value) AS (
 	SELECT 'aigov_provider_attempts_total', 'counter',
 		   'Provider calls recorded in aigov.attempts, by outcome class',
 		   ARRAY['provider', a.provider, 'error_class', a.error_class], count(*)
-	  FROM (SELECT * FROM aigov.attempts UNION ALL
-			SELECT * FROM aigov.attempts_history) a
+	  FROM (SELECT provider, error_class FROM aigov.attempts
+			UNION ALL
+			SELECT provider, error_class FROM aigov.attempts_history) a
 	 WHERE a.provider IS NOT NULL GROUP BY a.provider, a.error_class
 	UNION ALL
 	SELECT 'aigov_queue_jobs', 'gauge', 'Jobs queued or in flight',
@@ -1497,8 +1501,10 @@ simple (family, type, help, lab, value) AS (
 		   'Jobs in a final state, by state and error class',
 		   ARRAY['tenant', r.tenant_id, 'workload_class', r.workload_class,
 				 'state', r.state, 'error_class', r.error_class], count(*)
-	  FROM (SELECT * FROM aigov.requests UNION ALL
-			SELECT * FROM aigov.requests_history) r
+	  FROM (SELECT tenant_id, workload_class, state, error_class FROM aigov.requests
+			UNION ALL
+			SELECT tenant_id, workload_class, state, error_class
+			  FROM aigov.requests_history) r
 	 WHERE r.state IN ('succeeded', 'failed', 'rejected', 'expired', 'cancelled')
 	 GROUP BY r.tenant_id, r.workload_class, r.state, r.error_class),
 hist (family, help, label, grp, le, bucket, sum, count) AS (

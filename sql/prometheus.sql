@@ -84,7 +84,13 @@ GRANT SELECT (id, tenant_id, task_type, workload_class, priority, model,
 			  degraded, admitted, error_class, prompt_tokens,
 			  completion_tokens, claimed_by, claimed_at)
    ON aigov.requests TO regress_prom_dash;
-GRANT SELECT ON aigov.tiers, aigov.tenants, aigov.providers, aigov.attempts,
+GRANT SELECT (id, tenant_id, task_type, workload_class, priority, model,
+			  est_tokens, state, attempts, failures, not_before, deadline,
+			  created_at, finished_at, key_id, served_provider, served_model,
+			  degraded, admitted, error_class, prompt_tokens,
+			  completion_tokens, claimed_by, claimed_at)
+   ON aigov.requests_history TO regress_prom_dash;
+GRANT SELECT ON aigov.tiers, aigov.tenants, aigov.providers, aigov.attempts, aigov.attempts_history,
 				aigov.key_usage, aigov.tenant_usage, aigov.provider_health,
 				aigov.queue_depth
    TO regress_prom_dash;
@@ -120,7 +126,29 @@ SET ROLE regress_prom_app;
 SELECT aigov.metrics();
 RESET ROLE;
 
+-- The retention pass moving the finished jobs and their calls to the
+-- history lowers no counter and no histogram.
+CREATE TEMP TABLE prom_before AS
+SELECT line FROM regexp_split_to_table(aigov.metrics(), E'\n') AS line
+ WHERE (line ~ '^aigov_(jobs_finished_total|provider_attempts_total|provider_latency_seconds)'
+		AND line LIKE '%prom%')
+	OR line LIKE 'aigov_queue_wait_seconds%';
+SET aigov.history_after = 0;
+SELECT moved_jobs >= 3 AS jobs_moved, moved_attempts >= 3 AS attempts_moved FROM aigov.run_retention();
+RESET aigov.history_after;
+SELECT (SELECT count(*) FROM aigov.requests_history WHERE tenant_id = 'prom_t') AS jobs_in_history,
+	   (SELECT count(*) FROM aigov.attempts WHERE tenant_id = 'prom_t') AS attempts_left;
+SELECT line AS changed FROM (
+	(SELECT line FROM prom_before
+	 EXCEPT
+	 SELECT line FROM regexp_split_to_table(aigov.metrics(), E'\n') AS line)) d
+ ORDER BY 1;
+SELECT count(*) > 10 AS lines_compared FROM prom_before;
+DROP TABLE prom_before;
+
 DELETE FROM aigov.tenant_roles;
+DELETE FROM aigov.requests_history;
+DELETE FROM aigov.attempts_history;
 DELETE FROM aigov.requests;
 DELETE FROM aigov.attempts;
 DELETE FROM aigov.keys;
