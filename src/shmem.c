@@ -52,7 +52,11 @@ aigov_shmem_request(void)
 													  AigovQuotaShmemSize()),
 											 AigovFairShmemSize()),
 									AigovAlertsShmemSize()));
-	/* 0: worker slots; 1: tenant table; 2: key table; 3: fair queues; 4: alert levels */
+
+	/*
+	 * 0: worker slots; 1: tenant table; 2: key table; 3: fair queues; 4:
+	 * alert levels
+	 */
 	RequestNamedLWLockTranche("aigov", 5);
 }
 

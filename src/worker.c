@@ -368,8 +368,8 @@ start_worker(WorkerLoop *loop)
 	loop->next_orphan_check = GetCurrentTimestamp() + (int64) aigov_orphan_check_ms * 1000;
 
 	/*
-	 * The first evaluation waits one interval, so a worker that restarts
-	 * in a loop does not evaluate (and notify) on every start.
+	 * The first evaluation waits one interval, so a worker that restarts in a
+	 * loop does not evaluate (and notify) on every start.
 	 */
 	loop->next_alert_check = GetCurrentTimestamp() + (int64) AIGOV_ALERT_INTERVAL_MS * 1000;
 }
