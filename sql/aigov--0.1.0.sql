@@ -1098,19 +1098,21 @@ CREATE POLICY alert_events_tenant_scope ON aigov.alert_events
 CREATE INDEX requests_finished_idx ON aigov.requests (finished_at)
 	WHERE finished_at IS NOT NULL;
 
+/*
+ * The parents have no index and no key: each day partition gets its own
+ * (aigov._history_partitions).  An index on a parent, which belongs to the
+ * extension, would exist again before pg_restore attaches the dumped
+ * partitions, and attaching would build each partition's copy of it ahead
+ * of the dump's own, which then fails ("multiple primary keys").
+ */
 CREATE TABLE aigov.requests_history (
-	LIKE aigov.requests,
-	PRIMARY KEY (id, tenant_id, finished_at)
+	LIKE aigov.requests
 ) PARTITION BY RANGE (finished_at);
 COMMENT ON TABLE aigov.requests_history IS 'Finished jobs moved out of aigov.requests, partitioned by day of finished_at and kept for aigov.retention';
 
 CREATE TABLE aigov.attempts_history (
-	LIKE aigov.attempts,
-	PRIMARY KEY (id, tenant_id, finished_at)
+	LIKE aigov.attempts
 ) PARTITION BY RANGE (finished_at);
-CREATE INDEX attempts_history_job_idx ON aigov.attempts_history (job_id);
-CREATE INDEX attempts_history_key_finished_idx ON aigov.attempts_history (key_id, finished_at);
-CREATE INDEX attempts_history_tenant_finished_idx ON aigov.attempts_history (tenant_id, finished_at);
 COMMENT ON TABLE aigov.attempts_history IS 'The aigov.attempts rows of the jobs in aigov.requests_history, partitioned by day of finished_at';
 
 ALTER TABLE aigov.requests_history ENABLE ROW LEVEL SECURITY;
@@ -1124,9 +1126,10 @@ CREATE POLICY attempts_history_tenant_scope ON aigov.attempts_history
 
 /*
  * Creates the missing day partitions of a history table from the day of
- * first to the day of last (UTC), named <table>_YYYYMMDD; returns how many
- * it created.  A partition has row-level security on and no policy, so
- * only the owner reads it other than through its parent.  Two passes that
+ * first to the day of last (UTC), named <table>_YYYYMMDD, with their key
+ * and indexes; returns how many it created.  A partition has row-level
+ * security on and no policy, so only the owner reads it other than
+ * through its parent.  Two passes that
  * create the same day at once: the second finds it made.
  */
 CREATE FUNCTION aigov._history_partitions(history_table text, from_day timestamptz,
@@ -1156,6 +1159,12 @@ WHILE d OPERATOR(pg_catalog.<=) to_day LOOP
 				pg_catalog.to_char((d OPERATOR(pg_catalog.+) interval '1 day') AT TIME ZONE 'UTC',
 								   'YYYY-MM-DD') OPERATOR(pg_catalog.||) ' 00:00:00+00');
 			EXECUTE pg_catalog.format('ALTER TABLE aigov.%I ENABLE ROW LEVEL SECURITY', part);
+			EXECUTE pg_catalog.format('ALTER TABLE aigov.%I ADD PRIMARY KEY (id, tenant_id)', part);
+			IF history_table OPERATOR(pg_catalog.=) 'attempts_history' THEN
+				EXECUTE pg_catalog.format('CREATE INDEX ON aigov.%I (job_id)', part);
+				EXECUTE pg_catalog.format('CREATE INDEX ON aigov.%I (key_id, finished_at)', part);
+				EXECUTE pg_catalog.format('CREATE INDEX ON aigov.%I (tenant_id, finished_at)', part);
+			END IF;
 			made := made OPERATOR(pg_catalog.+) 1;
 		EXCEPTION WHEN duplicate_table THEN
 			NULL;

@@ -118,6 +118,23 @@ SELECT count(*) FROM pg_inherits WHERE inhparent = 'aigov.requests_history'::reg
 my $log = slurp_file($node->logfile);
 unlike($log, qr/retention step failed/, 'no retention step failed');
 
+# A dump restores with the history: its partitions, their rows and keys.
+my $dump = $node->basedir . '/history.dump';
+$node->command_ok([ 'pg_dump', '-Fc', '-d', 'postgres', '-f', $dump ], 'pg_dump with history');
+$node->safe_psql('postgres', 'CREATE DATABASE history_copy');
+{
+	local $ENV{PGOPTIONS} = '-c session_replication_role=replica';
+	$node->command_ok([ 'pg_restore', '--single-transaction', '-d', 'history_copy', $dump ],
+		'pg_restore of the history partitions');
+}
+my $count_sql = q{SELECT (SELECT count(*) FROM aigov.requests_history) || ' '
+	|| (SELECT count(*) FROM aigov.attempts_history) || ' '
+	|| (SELECT count(*) FROM pg_index i JOIN pg_inherits p ON p.inhrelid = i.indrelid
+		 WHERE i.indisprimary
+		   AND p.inhparent IN ('aigov.requests_history'::regclass, 'aigov.attempts_history'::regclass))};
+is($node->safe_psql('history_copy', $count_sql), $node->safe_psql('postgres', $count_sql),
+	'the copy has the same history rows and a primary key on every partition');
+
 $node->stop;
 stop_emulator($emu);
 done_testing();
