@@ -17,7 +17,7 @@ AIGOV_PACKAGES=(
 )
 AIGOV_WFLAGS="-Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare"
 
-aigov_log() { printf '== %s\n' "$*" >&2; }
+aigov_log() { printf '== [%4ds] %s\n' "$SECONDS" "$*" >&2; }
 
 # Installs whatever of AIGOV_PACKAGES is missing, quietly; a no-op when all
 # are present, so it is safe to call on every run.

@@ -77,7 +77,7 @@ suite format $st "$LOGS/format.log" $((st == 0)) $((st != 0))
 
 # cmocka tests of the pure C modules, under ASan and UBSan.
 aigov_log "unit tests"
-make -s -C test/unit check >"$LOGS/unit.log" 2>&1
+make -s -j2 -C test/unit check >"$LOGS/unit.log" 2>&1
 st=$?
 read -r ok notok < <(count_tap "$LOGS/unit.log")
 suite unit $st "$LOGS/unit.log" "$ok" "$notok"
@@ -162,7 +162,7 @@ if compgen -G "$SUITE_DIR/t/*.pl" >/dev/null; then
 		PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" \
 		TESTDIR="$SUITE_DIR" AIGOV_EMULATOR="$SUITE_DIR/bin/aigov-emulator" \
 		AIGOV_FIXTURES="$SUITE_DIR/fixtures" \
-		prove -v t/*.pl) >"$LOGS/tap.log" 2>&1
+		prove -v --timer t/*.pl) >"$LOGS/tap.log" 2>&1
 	st=$?
 	read -r ok notok < <(count_tap "$LOGS/tap.log")
 	suite tap $st "$LOGS/tap.log" "$ok" "$notok"
