@@ -41,6 +41,7 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
+#include "extension_guard.h"
 #include "pgutil.h"
 #include "retention.h"
 #include "roles.h"
@@ -181,6 +182,7 @@ AigovRetentionStage(TimestampTz now)
 	PG_TRY();
 	{
 		AigovBeginXact("aigov: retention pass");
+		AigovLockExtension();
 		AigovBecomeOwner(&saved);
 		retention_step(&counts);
 		AigovRestoreUser(&saved);

@@ -56,6 +56,7 @@
 #include "claim.h"
 #include "completion.h"
 #include "dispatch.h"
+#include "extension_guard.h"
 #include "finish.h"
 #include "job.h"
 #include "keycache.h"
@@ -119,7 +120,6 @@ typedef struct CycleWork
 
 static int	worker_index;
 static MemoryContext cycle_cxt = NULL;
-static Oid	served_extension = InvalidOid;	/* see lock_extension */
 
 /* The job a log line is about, for the error context callback. */
 static int64 context_job_id = 0;
@@ -205,67 +205,6 @@ job_error_context(void *arg)
 		errcontext("while dispatching request " INT64_FORMAT, context_job_id);
 }
 
-/*
- * extension_installed
- *		Whether aigov exists in this database yet.
- */
-static bool
-extension_installed(void)
-{
-	bool		installed;
-
-	AigovBeginXact("aigov: checking for the extension");
-	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_extension"
-					" WHERE extname OPERATOR(pg_catalog.=) 'aigov'", true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read pg_extension");
-	installed = SPI_processed > 0;
-	AigovEndXact();
-	return installed;
-}
-
-/*
- * lock_extension
- *		Takes the extension's own lock in share mode for the rest of the
- *		worker's transaction, before it touches any table of aigov, and
- *		stops the worker if the extension it serves is gone.  Must be the
- *		transaction's first use of aigov's objects.
- *
- * DROP EXTENSION locks the extension itself, exclusively, before it locks
- * its tables one by one.  A cycle that locked tables first could hold one
- * that DROP wants next while waiting for one DROP holds already, and
- * PostgreSQL would cancel one of the two as a deadlock.  Locking the
- * extension first puts both in the same order: a cycle waits for a DROP
- * that came first, and a DROP waits for the cycle that came first to
- * commit.
- *
- * *served is the extension's OID this worker serves, InvalidOid to learn
- * it.  A worker whose extension was dropped (or dropped and created again)
- * exits; the postmaster starts it again, and the new process waits for the
- * extension.  What the old one had in flight belonged to the dropped
- * tables.
- */
-static void
-lock_extension(Oid *served)
-{
-	Oid			ext = get_extension_oid("aigov", true);
-
-	if (OidIsValid(ext) && (!OidIsValid(*served) || ext == *served))
-	{
-		/* the lock also accepts invalidations: look again under it */
-		LockDatabaseObject(ExtensionRelationId, ext, 0, AccessShareLock);
-		if (get_extension_oid("aigov", true) == ext)
-		{
-			*served = ext;
-			return;
-		}
-	}
-	ereport(LOG,
-			(errmsg("aigov dispatcher %d stops: the extension was dropped from database \"%s\"",
-					worker_index, aigov_database),
-			 errdetail("It starts again and waits for CREATE EXTENSION aigov.")));
-	proc_exit(1);
-}
-
 static void
 register_slot(void)
 {
@@ -296,31 +235,6 @@ unregister_slot(int code, Datum arg)
 }
 
 /*
- * wait_for_extension
- *		Sleeps until the extension is created in the served database.
- */
-static void
-wait_for_extension(void)
-{
-	while (!extension_installed())
-	{
-		ereport(DEBUG1, (errmsg("aigov is not installed in database \"%s\" yet",
-								aigov_database)));
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 1000, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-		if (ShutdownRequestPending)
-			proc_exit(1);
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
-	}
-}
-
-/*
  * start_worker
  *		Everything before the loop: signals, the shared slot, the database
  *		connection, memory contexts, the curl pipeline, the jobs a previous
@@ -348,7 +262,7 @@ start_worker(WorkerLoop *loop)
 	AigovCompletionsInit();
 	AigovActionsInit();
 
-	wait_for_extension();
+	AigovWaitForExtension();
 	AigovDispatchStart();
 
 	memset(loop, 0, sizeof(*loop));
@@ -361,7 +275,7 @@ start_worker(WorkerLoop *loop)
 	/* Read the generation before the snapshot, so no change falls between. */
 	loop->seen_config_generation = pg_atomic_read_u64(&AigovState->config_generation);
 	AigovBeginXact("aigov: starting");
-	lock_extension(&served_extension);
+	AigovLockExtension();
 	AigovRequeueOrphans(true, aigov_max_attempts);
 	AigovKeyCacheLoad();
 	AigovEndXact();
@@ -580,7 +494,7 @@ run_cycle(WorkerLoop *loop, const CycleWork *w, TimestampTz now,
 	int			sent = 0;
 
 	AigovBeginXact("aigov: dispatch cycle");
-	lock_extension(&served_extension);
+	AigovLockExtension();
 	AigovActionsApply();
 	AigovCompletionsWrite();
 	if (w->need_reload)

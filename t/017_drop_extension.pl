@@ -3,6 +3,10 @@
 # the order DROP EXTENSION locks them, so a DROP never meets a cycle in a
 # deadlock: it waits for the cycle to commit, the workers see the
 # extension gone and stop, and once it is created again they serve it.
+# The retention stage locks the extension first too: it runs here every
+# 100 ms and moves jobs a second after they finish, and its first step after
+# each CREATE EXTENSION creates the history partitions (which locks the
+# schema, as DROP does).
 use strict;
 use warnings FATAL => 'all';
 use FindBin;
@@ -24,7 +28,9 @@ my $emu = start_emulator({
 my $node = new_aigov_node('dropext',
 	'aigov.workers' => 2,
 	'aigov.max_in_flight' => 100,
-	'aigov.claim_batch' => 20);
+	'aigov.claim_batch' => 20,
+	'aigov.retention_interval' => '100ms',
+	'aigov.history_after' => '1s');
 
 sub enqueue
 {
