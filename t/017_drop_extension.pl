@@ -16,6 +16,7 @@ use AigovTest;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes qw(usleep);
 
 my $rounds = 6;
 my $jobs = 400;
@@ -81,6 +82,34 @@ like($log, qr/aigov dispatcher \d stops: the extension was dropped from database
 configure_providers($node, $emu, [ 'openai', 'oa-1', 'sk-1' ]);
 enqueue(20, 'after');
 ok(wait_for_jobs($node, "state = 'succeeded'", 20, 60), 'the recreated extension is served');
+
+# --- the retention step holds the extension's lock, as a cycle does ---
+# The rounds above meet a retention step only by chance.  Here one is
+# caught for sure: a session holds the history table, so the step that
+# moves the jobs enqueued next waits for it, and while it waits its locks
+# show whether it took the extension's first.
+my $holder = $node->background_psql('postgres');
+$holder->query_safe('BEGIN; LOCK TABLE aigov.requests_history IN ACCESS EXCLUSIVE MODE');
+enqueue(20, 'held');
+my $waiting = '';
+for (my $i = 0; $i < 200 && $waiting eq ''; $i++)
+{
+	# one read of pg_locks: the step gives up after lock_timeout and retries
+	$waiting = $node->safe_psql('postgres', q{
+SELECT w.pid, EXISTS (SELECT 1 FROM pg_locks e
+						WHERE e.pid = w.pid AND e.granted AND e.locktype = 'object'
+						  AND e.classid = 'pg_extension'::regclass
+						  AND e.objid = (SELECT oid FROM pg_extension WHERE extname = 'aigov'))
+  FROM pg_locks w
+ WHERE w.relation = 'aigov.requests_history'::regclass AND NOT w.granted
+   AND w.pid IN (SELECT pid FROM pg_stat_activity WHERE backend_type = 'aigov dispatcher')
+ LIMIT 1});
+	usleep(50_000) if $waiting eq '';
+}
+isnt($waiting, '', 'a retention step waits for the history table');
+like($waiting, qr/\|t$/, 'and holds the extension lock, taken before any table');
+$holder->query_safe('ROLLBACK');
+$holder->quit;
 is($node->safe_psql('postgres',
 	"SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'aigov dispatcher'"),
 	'2', 'both dispatchers run');
