@@ -608,10 +608,11 @@ check_workload_class(const char *workload_class)
  * AigovValidateJob
  *		Checks everything about a new job that can be wrong: its tenant,
  *		body (its fields included), model, output budget, context window
- *		(context_window.c), task type and workload class.  Returns the estimated tokens (prompt plus output
- *		budget, times the choices asked for) and the model,
- *		and, when asked, the prompt's share of the estimate and the prompt
- *		as a character-based provider limiter counts it.
+ *		(context_window.c), task type and workload class.  Returns the
+ *		estimated tokens (prompt plus output budget, times the choices
+ *		asked for) and the model, and, when asked, the prompt's share of
+ *		the estimate and the prompt as a character-based provider limiter
+ *		counts it.
  *		Raises an error for anything bad.  Used by the enqueue trigger and,
  *		before it inserts, by aigov.submit(), so that its errors carry no
  *		trigger context.
