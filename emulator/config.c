@@ -367,6 +367,7 @@ parse_model(json_t *o, EmuModelConfig *m, char *err, size_t errlen)
 	json_t	   *v;
 
 	m->max_output_tokens = -1;
+	m->context_window = -1;
 	if (!copy_string(json_object_get(o, "name"), "models[].name", m->name,
 					 sizeof(m->name), err, errlen))
 		return false;
@@ -384,7 +385,27 @@ parse_model(json_t *o, EmuModelConfig *m, char *err, size_t errlen)
 						"a positive integer%s", m->name, NULL);
 		m->max_output_tokens = (int64_t) json_integer_value(v);
 	}
+	v = json_object_get(o, "context_window");
+	if (v != NULL)
+	{
+		if (!json_is_integer(v) || json_integer_value(v) < 1)
+			return fail(err, errlen, "model \"%s\": context_window must be "
+						"a positive integer%s", m->name, NULL);
+		m->context_window = (int64_t) json_integer_value(v);
+	}
 	return true;
+}
+
+/* The context window configured for a provider's model; -1 when none. */
+int64_t
+emu_config_context_window(const EmuConfig *cfg, EmuProvider p,
+						  const char *model)
+{
+	for (int i = 0; i < cfg->n_models; i++)
+		if (cfg->models[i].provider == p &&
+			strcmp(cfg->models[i].name, model) == 0)
+			return cfg->models[i].context_window;
+	return -1;
 }
 
 static bool

@@ -73,6 +73,7 @@ typedef struct EmuModelConfig
 	char		name[EMU_MODEL_MAX];
 	EmuProvider provider;
 	int64_t		max_output_tokens;	/* -1: no cap */
+	int64_t		context_window; /* -1: no limit */
 } EmuModelConfig;
 
 typedef struct EmuConfig
@@ -106,6 +107,8 @@ extern bool emu_limits_apply_json(json_t *obj, EmuProvider p,
 extern bool emu_config_model_allowed(const EmuConfig *cfg,
 									 const EmuKeyConfig *key,
 									 const char *model, int64_t *max_out);
+extern int64_t emu_config_context_window(const EmuConfig *cfg,
+										 EmuProvider p, const char *model);
 extern int	emu_faults_error_status(const EmuFaults *f, EmuProvider p);
 extern double emu_faults_rate_sum(const EmuFaults *f);
 extern int64_t emu_faults_oversized_bytes(const EmuFaults *f);

@@ -1004,6 +1004,10 @@ emu_error_body(EmuProvider p, EmuErrKind kind, int status, const char *detail,
 								 "request_forbidden",
 								 "unsupported_country_region_territory");
 					return 403;
+				case EMU_ERR_CONTEXT:
+					openai_error(out, detail, "invalid_request_error",
+								 "context_length_exceeded");
+					return 400;
 				case EMU_ERR_NO_API_VERSION:
 				case EMU_ERR_BAD_API_VERSION:
 					break;		/* Azure only */
@@ -1021,6 +1025,7 @@ emu_error_body(EmuProvider p, EmuErrKind kind, int status, const char *detail,
 				case EMU_ERR_BAD_JSON:
 				case EMU_ERR_INVALID:
 				case EMU_ERR_TOO_BIG:
+				case EMU_ERR_CONTEXT:
 					return emu_error_body(EMU_PROVIDER_OPENAI, kind, status,
 										  detail, request_id, out, html);
 				case EMU_ERR_NO_KEY:
@@ -1104,6 +1109,9 @@ emu_error_body(EmuProvider p, EmuErrKind kind, int status, const char *detail,
 									"not have permission to use the specified "
 									"resource.", request_id);
 					return 403;
+				case EMU_ERR_CONTEXT:
+					anthropic_error(out, "invalid_request_error", detail, request_id);
+					return 400;
 				case EMU_ERR_NO_API_VERSION:
 				case EMU_ERR_BAD_API_VERSION:
 					break;		/* Azure only */
@@ -1158,6 +1166,9 @@ emu_error_body(EmuProvider p, EmuErrKind kind, int status, const char *detail,
 					gemini_error(out, 403, "The caller does not have permission",
 								 "PERMISSION_DENIED", NULL);
 					return 403;
+				case EMU_ERR_CONTEXT:
+					gemini_error(out, 400, detail, "INVALID_ARGUMENT", NULL);
+					return 400;
 				case EMU_ERR_NO_API_VERSION:
 				case EMU_ERR_BAD_API_VERSION:
 					break;		/* Azure only */
@@ -1165,6 +1176,53 @@ emu_error_body(EmuProvider p, EmuErrKind kind, int status, const char *detail,
 			break;
 	}
 	return 500;
+}
+
+/*
+ * Whether a request is over its model's context window as the provider
+ * judges it, and if so its refusal text in msg (for EMU_ERR_CONTEXT).
+ * OpenAI and Anthropic count the prompt plus max_tokens, Gemini the input
+ * only.  window <= 0: no limit.
+ */
+bool
+emu_context_exceeded(EmuProvider p, int64_t prompt, int64_t max_tokens,
+					 int64_t window, char *msg, size_t len)
+{
+	int64_t		out = max_tokens > 0 ? max_tokens : 0;
+
+	if (window <= 0)
+		return false;
+	switch (p)
+	{
+		case EMU_PROVIDER_GEMINI:
+			if (prompt <= window)
+				return false;
+			snprintf(msg, len, "The input token count (%" PRId64 ") exceeds "
+					 "the maximum number of tokens allowed (%" PRId64 ").",
+					 prompt, window);
+			return true;
+		case EMU_PROVIDER_ANTHROPIC:
+			if (prompt + out <= window)
+				return false;
+			if (prompt > window)
+				snprintf(msg, len, "prompt is too long: %" PRId64
+						 " tokens > %" PRId64 " maximum", prompt, window);
+			else
+				snprintf(msg, len, "input length and `max_tokens` exceed "
+						 "context limit: %" PRId64 " + %" PRId64 " > %" PRId64
+						 ", decrease input length or `max_tokens` and try "
+						 "again", prompt, out, window);
+			return true;
+		default:
+			if (prompt + out <= window)
+				return false;
+			snprintf(msg, len, "This model's maximum context length is %" PRId64
+					 " tokens. However, you requested %" PRId64 " tokens (%"
+					 PRId64 " in the messages, %" PRId64 " in the completion). "
+					 "Please reduce the length of the messages or completion.",
+					 window, prompt + out, prompt, out);
+			return true;
+	}
 }
 
 /* OpenAI's name of a dimension in 429 texts, and its error type. */

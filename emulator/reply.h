@@ -87,7 +87,9 @@ typedef enum EmuErrKind
 	EMU_ERR_SERVER,				/* status 500, 502, 503 or 529 */
 	EMU_ERR_NO_API_VERSION,		/* Azure: 404 without ?api-version */
 	EMU_ERR_BAD_API_VERSION,	/* Azure: 400, not YYYY-MM-DD[-preview] */
-	EMU_ERR_FORBIDDEN			/* 403: a valid key refused this request */
+	EMU_ERR_FORBIDDEN,			/* 403: a valid key refused this request */
+	EMU_ERR_CONTEXT				/* 400: over the model's context window,
+								 * detail = message (emu_context_message) */
 } EmuErrKind;
 
 /* What a 429 body needs besides the admission outcome. */
@@ -119,6 +121,9 @@ extern void emu_reply_malform(EmuBuf *b);
 extern int	emu_error_body(EmuProvider p, EmuErrKind kind, int status,
 						   const char *detail, const char *request_id,
 						   EmuBuf *out, bool *html);
+extern bool emu_context_exceeded(EmuProvider p, int64_t prompt,
+								 int64_t max_tokens, int64_t window,
+								 char *msg, size_t len);
 extern void emu_ratelimit_body(EmuProvider p, const EmuAdmit *a,
 							   const EmuLimitCtx *c, EmuBuf *out);
 extern int64_t emu_gemini_retry_delay_us(const EmuAdmit *a);

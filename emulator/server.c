@@ -1465,6 +1465,16 @@ handle_provider(struct MHD_Connection *conn, EmuConn *x)
 		emu_request_free(&req);
 		return r;
 	}
+	if (emu_context_exceeded(x->provider, req.prompt_tokens, req.max_tokens,
+							 emu_config_context_window(srv.cfg, x->provider,
+													   req.model),
+							 err, sizeof(err)))
+	{
+		enum MHD_Result r = respond_error(conn, x, EMU_ERR_CONTEXT, 0, err);
+
+		emu_request_free(&req);
+		return r;
+	}
 	if (x->idem != NULL && emu_idem_contains(srv.idem, x->idem, strlen(x->idem)))
 		stat_add(k, EMU_STAT_DUPLICATES, 1);
 

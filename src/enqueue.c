@@ -36,6 +36,7 @@
 #include "utils/timestamp.h"
 
 #include "aigov.h"
+#include "context_window.h"
 #include "fairq.h"
 #include "pgutil.h"
 #include "quota.h"
@@ -82,6 +83,7 @@ typedef struct LookupCache
 	int			nmodels;
 	char	   *models[LOOKUP_SLOTS];
 	int64		output_limits[LOOKUP_SLOTS];
+	int32		context_windows[LOOKUP_SLOTS];
 	uint32		evictions;		/* picks the slot to reuse when full */
 } LookupCache;
 
@@ -525,11 +527,12 @@ check_tenant(const char *tenant_id, AigovTenantLimits *limits)
 /*
  * model_output_limit
  *		The largest max_output_tokens among enabled providers serving a
- *		model.  Refuses a model no enabled provider serves.  Caller is
+ *		model, and in *context_window the largest context_window among
+ *		them.  Refuses a model no enabled provider serves.  Caller is
  *		connected to SPI.
  */
 static int64
-model_output_limit(const char *model)
+model_output_limit(const char *model, int32 *context_window)
 {
 	Datum		arg = CStringGetTextDatum(model);
 	Oid			argtype = TEXTOID;
@@ -539,7 +542,8 @@ model_output_limit(const char *model)
 	int			ret;
 
 	AigovKeepPlan(&model_plan, "SELECT pg_catalog.count(*),"
-				  " pg_catalog.max(m.max_output_tokens) FILTER (WHERE p.enabled)"
+				  " pg_catalog.max(m.max_output_tokens) FILTER (WHERE p.enabled),"
+				  " pg_catalog.max(m.context_window) FILTER (WHERE p.enabled)"
 				  " FROM aigov.models m"
 				  " JOIN aigov.providers p"
 				  " ON p.provider OPERATOR(pg_catalog.=) m.provider"
@@ -564,6 +568,9 @@ model_output_limit(const char *model)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("model \"%s\" is served only by disabled providers", model),
 				 errhint("Enable one of its providers in aigov.providers.")));
+	*context_window = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
+												  SPI_tuptable->tupdesc, 3,
+												  &isnull));
 	return DatumGetInt32(limit);
 }
 
@@ -600,11 +607,12 @@ check_workload_class(const char *workload_class)
 /*
  * AigovValidateJob
  *		Checks everything about a new job that can be wrong: its tenant,
- *		body (its fields included), model, output budget, task type and
- *		workload class.  Returns the estimated tokens (prompt plus output
- *		budget, times the choices asked for) and the model,
- *		and, when asked, the prompt's share of the estimate and the prompt
- *		as a character-based provider limiter counts it.
+ *		body (its fields included), model, output budget, context window
+ *		(context_window.c), task type and workload class.  Returns the
+ *		estimated tokens (prompt plus output budget, times the choices
+ *		asked for) and the model, and, when asked, the prompt's share of
+ *		the estimate and the prompt as a character-based provider limiter
+ *		counts it.
  *		Raises an error for anything bad.  Used by the enqueue trigger and,
  *		before it inserts, by aigov.submit(), so that its errors carry no
  *		trigger context.
@@ -643,6 +651,7 @@ AigovValidateJob(const char *tenant_id, Jsonb *body, const char *task_type,
 	{
 		AigovTenantLimits fetched;
 		int64		fetched_limit = 0;
+		int32		fetched_window = 0;
 		AigovUserSwitch saved;
 
 		memset(&fetched, 0, sizeof(fetched));
@@ -654,7 +663,7 @@ AigovValidateJob(const char *tenant_id, Jsonb *body, const char *task_type,
 		if (ti < 0)
 			check_tenant(tenant_id, &fetched);
 		if (mi < 0)
-			fetched_limit = model_output_limit(model);
+			fetched_limit = model_output_limit(model, &fetched_window);
 		SPI_finish();
 		AigovRestoreUser(&saved);
 		if (ti < 0)
@@ -666,6 +675,7 @@ AigovValidateJob(const char *tenant_id, Jsonb *body, const char *task_type,
 		{
 			mi = lookup_slot(&lookups.nmodels, lookups.models, model);
 			lookups.output_limits[mi] = fetched_limit;
+			lookups.context_windows[mi] = fetched_window;
 		}
 	}
 	if (limits != NULL)
@@ -681,6 +691,9 @@ AigovValidateJob(const char *tenant_id, Jsonb *body, const char *task_type,
 						   (long long) output_limit),
 				 errhint("Lower max_tokens to at most %lld.",
 						 (long long) output_limit)));
+
+	AigovCheckContextWindow(model, est.prompt_tokens, est.max_output_tokens,
+							lookups.context_windows[mi]);
 
 	if (est.max_output_tokens > 0)
 		output_budget = est.max_output_tokens;

@@ -109,6 +109,7 @@ decide_job(const AigovOutcomeInput *in, AigovOutcome *out)
 			break;
 
 		case AIGOV_CLASS_REQUEST_TOO_LARGE:
+		case AIGOV_CLASS_CONTEXT_WINDOW:
 			out->state = AIGOV_JOB_FAILED;
 			out->error_http_status = 413;
 			break;

@@ -105,11 +105,14 @@ typedef enum AigovErrorClass
 	AIGOV_CLASS_RESPONSE_TOO_LARGE, /* reply body or headers over our caps:
 									 * never retried (it would be billed
 									 * again) */
-	AIGOV_CLASS_SCHEMA_MISMATCH /* a 2xx whose content does not conform to the
-								 * request's response_format schema */
+	AIGOV_CLASS_SCHEMA_MISMATCH,	/* a 2xx whose content does not conform to
+									 * the request's response_format schema */
+	AIGOV_CLASS_CONTEXT_WINDOW	/* the prompt (plus max_tokens) is larger than
+								 * the model's context window: never retried
+								 * on that model, no breaker input */
 } AigovErrorClass;
 
-#define AIGOV_CLASS_COUNT	(AIGOV_CLASS_SCHEMA_MISMATCH + 1)
+#define AIGOV_CLASS_COUNT	(AIGOV_CLASS_CONTEXT_WINDOW + 1)
 
 /* Transport outcomes the dispatcher maps libcurl's codes to. */
 typedef enum AigovTransportError

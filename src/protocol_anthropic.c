@@ -318,10 +318,12 @@ classify_error(int status, const AigovRateHeaders *h, json_t *root,
 		/* the key is valid but may not do this: not a reason to disable it */
 		out->cls = AIGOV_CLASS_FORBIDDEN;
 	}
-	else if (str_eq(e.type, "request_too_large") ||
-			 (status == 400 &&
-			  aigov_protocol_contains(e.message, "prompt is too long")))
-		out->cls = AIGOV_CLASS_REQUEST_TOO_LARGE;
+	else if (str_eq(e.type, "request_too_large"))
+		out->cls = AIGOV_CLASS_REQUEST_TOO_LARGE;	/* bytes, not tokens */
+	else if (status == 400 &&
+			 (aigov_protocol_contains(e.message, "prompt is too long") ||
+			  aigov_protocol_contains(e.message, "exceed context limit")))
+		out->cls = AIGOV_CLASS_CONTEXT_WINDOW;
 	else if (status == 429 || str_eq(e.type, "rate_limit_error"))
 		classify_429(h, &e, now_us, out);
 }

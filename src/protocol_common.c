@@ -42,7 +42,8 @@ static const char *const class_names[AIGOV_CLASS_COUNT] = {
 	"bad_response",
 	"forbidden",
 	"response_too_large",
-	"schema_mismatch"
+	"schema_mismatch",
+	"context_window"
 };
 
 /* ------------------------------------------------------------- headers */
@@ -358,6 +359,7 @@ finish(const AigovRateHeaders *h, int64_t now_us, AigovClassification *out)
 			out->key_unusable = true;
 			return;
 		case AIGOV_CLASS_REQUEST_TOO_LARGE:
+		case AIGOV_CLASS_CONTEXT_WINDOW:
 			out->retry_at_us = 0;
 			return;
 		case AIGOV_CLASS_OVERLOADED:

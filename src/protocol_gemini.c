@@ -254,6 +254,10 @@ classify_error(int status, const AigovRateHeaders *h, json_t *root,
 			 (str_eq(e.status, "UNAVAILABLE") ||
 			  aigov_protocol_contains(e.message, "overloaded")))
 		out->cls = AIGOV_CLASS_OVERLOADED;
+	else if (status == 400 &&
+			 aigov_protocol_contains(e.message, "input token count") &&
+			 aigov_protocol_contains(e.message, "exceeds the maximum"))
+		out->cls = AIGOV_CLASS_CONTEXT_WINDOW;
 }
 
 /* ------------------------------------------------------------- success */

@@ -394,10 +394,12 @@ classify_error(int status, const AigovRateHeaders *h, json_t *root,
 		out->cls = AIGOV_CLASS_RATE_LIMIT_RPM;
 		out->retry_at_us = h->retry_after_us;
 	}
-	else if (status == 400 && strcmp(e.code, "context_length_exceeded") == 0)
+	else if (status == 400 &&
+			 (strcmp(e.code, "context_length_exceeded") == 0 ||
+			  aigov_protocol_contains(e.message, "maximum context length")))
 	{
-		/* too big for this model: like "Request too large", reroute */
-		out->cls = AIGOV_CLASS_REQUEST_TOO_LARGE;
+		/* too big for this model: another model may take it, a retry not */
+		out->cls = AIGOV_CLASS_CONTEXT_WINDOW;
 	}
 }
 

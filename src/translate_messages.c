@@ -538,6 +538,61 @@ done:
 	return ok;
 }
 
+/*
+ * The fields of a message besides its content: what cannot be carried is
+ * refused, what does not matter to the target is noted as ignored.
+ * Message names are noted by the caller.
+ */
+static bool
+check_message_fields(TxCtx *cx, const json_t *msg, size_t mi)
+{
+	const char *key;
+	json_t	   *val;
+
+	json_object_foreach((json_t *) msg, key, val)
+	{
+		if (json_is_null(val) || strcmp(key, "role") == 0 ||
+			strcmp(key, "content") == 0 || strcmp(key, "name") == 0 ||
+			strcmp(key, "tool_calls") == 0 ||
+			strcmp(key, "tool_call_id") == 0 || strcmp(key, "refusal") == 0)
+			continue;
+		if (strcmp(key, "audio") == 0)
+			return aigov_tx_fail(cx, AIGOV_TRANSLATE_UNSUPPORTED,
+								 "messages[%zu].audio: an earlier audio reply cannot be sent to %s",
+								 mi, aigov_tx_style_name(cx->target));
+		if (strcmp(key, "function_call") == 0)
+			return aigov_tx_fail(cx, AIGOV_TRANSLATE_UNSUPPORTED,
+								 "messages[%zu].function_call: legacy function calling is not supported; use tool_calls",
+								 mi);
+		{
+			char		feature[64];
+
+			snprintf(feature, sizeof(feature), "messages.%.40s", key);
+			aigov_tx_note(cx, feature, "ignored");
+		}
+	}
+	return true;
+}
+
+/*
+ * An assistant message's refusal (the text OpenAI returns instead of
+ * content when the model declines) is what the assistant said: it goes on
+ * as text, as a refusal content part does.
+ */
+static bool
+add_refusal(TxCtx *cx, const json_t *msg, size_t mi, json_t *blocks)
+{
+	json_t	   *r = get(msg, "refusal");
+
+	if (r == NULL)
+		return true;
+	if (!json_is_string(r))
+		return aigov_tx_fail(cx, AIGOV_TRANSLATE_BAD_JSON,
+							 "messages[%zu].refusal is not a string", mi);
+	return aigov_tx_add_text(cx, blocks, json_string_value(r),
+							 json_string_length(r));
+}
+
 /* Walk messages[], filling rp->system and rp->turns. */
 bool
 aigov_tx_convert_messages(TxCtx *cx, const json_t *messages, ReqParts *rp)
@@ -570,6 +625,8 @@ aigov_tx_convert_messages(TxCtx *cx, const json_t *messages, ReqParts *rp)
 		content = get(msg, "content");
 		if (json_is_string(get(msg, "name")))
 			aigov_tx_note(cx, "messages.name", "ignored");
+		if (!check_message_fields(cx, msg, mi))
+			return false;
 
 		if (strcmp(role, "system") == 0 || strcmp(role, "developer") == 0)
 		{
@@ -599,17 +656,15 @@ aigov_tx_convert_messages(TxCtx *cx, const json_t *messages, ReqParts *rp)
 		}
 		else if (strcmp(role, "assistant") == 0)
 		{
-			if (!convert_content(cx, content, MSG_ASSISTANT, mi, blocks))
+			if (!convert_content(cx, content, MSG_ASSISTANT, mi, blocks) ||
+				!add_refusal(cx, msg, mi, blocks))
 				goto fail_blocks;
 			calls = get(msg, "tool_calls");
 			if (calls != NULL &&
 				!convert_tool_calls(cx, calls, mi, rp, blocks))
 				goto fail_blocks;
 
-			/*
-			 * XXX: a trailing assistant message is a prefill for Anthropic
-			 * (the reply continues it) but a completed turn for OpenAI.
-			 */
+			/* a trailing assistant turn is checked by aigov_tx_ensure_turns */
 			if (!append_turn(cx, rp->turns, anthropic ? "assistant" : "model",
 							 blocks))
 				return false;
@@ -646,12 +701,29 @@ fail_blocks:
 /*
  * With no user/assistant content left (e.g. a lone developer message,
  * which OpenAI answers), the instructions must travel as the user turn.
+ * A conversation that ends with an assistant turn is an approximation.
  */
 bool
 aigov_tx_ensure_turns(TxCtx *cx, ReqParts *rp)
 {
-	if (json_array_size(rp->turns) > 0)
+	size_t		n = json_array_size(rp->turns);
+
+	if (n > 0)
+	{
+		const char *last = json_string_value(json_object_get(json_array_get(rp->turns, n - 1),
+															 "role"));
+
+		/*
+		 * OpenAI answers a conversation that ends with an assistant message
+		 * with a new message; Anthropic and Gemini continue that message
+		 * instead (a prefill), so the reply would hold only its rest.
+		 */
+		if (strcmp(last, "user") != 0 &&
+			!aigov_tx_degrade(cx, "messages.last_assistant", "continued",
+							  "the target continues a final assistant message instead of answering it"))
+			return false;
 		return true;
+	}
 	if (json_array_size(rp->system) == 0)
 		return aigov_tx_fail(cx, AIGOV_TRANSLATE_BAD_JSON,
 							 "messages contain no content to send");

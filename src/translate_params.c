@@ -29,7 +29,7 @@ static const char *const consumed_keys[] = {
 	"tools", "tool_choice", "parallel_tool_calls", "response_format",
 	"frequency_penalty", "presence_penalty", "logprobs", "top_logprobs",
 	"logit_bias", "audio", "modalities", "web_search_options", "functions",
-	"function_call", NULL
+	"function_call", "reasoning_effort", NULL
 };
 
 
@@ -408,11 +408,27 @@ read_sampling(TxCtx *cx, const json_t *in, GenParams *gp)
 		penalty(cx, in, "presence_penalty", &gp->presence_penalty);
 }
 
-/* logprobs and logit_bias, which no target returns or honours, and user. */
+/*
+ * logprobs and logit_bias, which no target returns or honours,
+ * reasoning_effort, which neither has with the same meaning, and user.
+ */
 static bool
 read_extras(TxCtx *cx, const json_t *in, GenParams *gp)
 {
 	json_t	   *v;
+
+	/*
+	 * Anthropic's thinking budget and Gemini's thinking config are counted in
+	 * tokens and change what the reply holds: no faithful equivalent.
+	 */
+	v = get(in, "reasoning_effort");
+	if (v != NULL && !json_is_string(v))
+		return aigov_tx_fail(cx, AIGOV_TRANSLATE_BAD_JSON,
+							 "reasoning_effort is not a string");
+	if (v != NULL &&
+		!aigov_tx_degrade(cx, "reasoning_effort", "dropped",
+						  "the reasoning effort has no equivalent on this provider"))
+		return false;
 
 	/* the normalised reply carries no logprobs */
 	v = get(in, "logprobs");

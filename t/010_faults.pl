@@ -2,7 +2,8 @@
 # can inflict ends its job in a named error class, and the worker that met
 # it lives on with bounded memory: connection resets, hangs, truncated and
 # malformed JSON, oversized bodies, oversized headers, a slow drip past the
-# request timeout, a non-JSON error page and a 403.
+# request timeout, a non-JSON error page, a 403, and a provider refusing
+# a prompt too long for the model's context window.
 use strict;
 use warnings FATAL => 'all';
 use FindBin;
@@ -28,7 +29,9 @@ my %faults = (
 	bigheaders => { big_headers_rate => 1, big_headers_bytes => 256 * 1024 },
 	drip => { drip_rate => 1, drip_ms => 400 },
 	html => { error_rate => 1, error_status => 502 },
-	forbidden => { error_rate => 1, error_status => 403 });
+	forbidden => { error_rate => 1, error_status => 403 },
+	# no fault: the emulator's model has a context window of 20 tokens
+	context => {});
 
 # What each fault must end as: state, error_class, calls per job.
 my %expect = (
@@ -40,12 +43,14 @@ my %expect = (
 	bigheaders => [ 'failed', 'response_too_large', 1 ],
 	drip => [ 'failed', 'timeout', 2 ],
 	html => [ 'failed', 'server_error', 2 ],
-	forbidden => [ 'failed', 'forbidden', 1 ]);
+	forbidden => [ 'failed', 'forbidden', 1 ],
+	context => [ 'failed', 'context_window', 1 ]);
 
 my (@keys, @models);
 for my $f (sort keys %faults)
 {
-	push @models, { name => "gpt-$f", provider => 'openai', max_output_tokens => 4096 };
+	push @models, { name => "gpt-$f", provider => 'openai', max_output_tokens => 4096,
+		$f eq 'context' ? (context_window => 20) : () };
 	push @keys, { secret => "sk-$f", label => "oa-$f", provider => 'openai',
 		models => ["gpt-$f"], faults => $faults{$f} };
 }
@@ -173,6 +178,16 @@ is($node->safe_psql('postgres', qq{
 SELECT enabled::text || ' ' || (SELECT count(*) FROM aigov.alert_events a WHERE a.key_id = k.key_id)
   FROM aigov.keys k WHERE label = 'oa-forbidden'}), 'true 0',
 	'403: the key stays in rotation, without an alert');
+
+is($node->safe_psql('postgres', qq{
+SELECT DISTINCT r.http_status || ' ' || (r.error->>'code')
+  FROM aigov.requests q, aigov.result(q.id) r WHERE q.model = 'gpt-context'}),
+	'413 context_length_exceeded',
+	"context window: result() answers 413 with the provider's code");
+is($node->safe_psql('postgres', qq{
+SELECT enabled::text || ' ' || (SELECT count(*) FROM aigov.alert_events a WHERE a.key_id = k.key_id)
+  FROM aigov.keys k WHERE label = 'oa-context'}), 'true 0',
+	'context window: the key stays in rotation, without an alert');
 
 # --- the worker met all of that and lives on, its memory bounded ---
 is(worker_pids(), $pids, 'the same dispatcher is still running');

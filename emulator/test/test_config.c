@@ -49,7 +49,7 @@ test_full_config(void **state)
 			 "\"hang_max_ms\":5000,\"seed\":42,\"comment\":\"ignored\","
 			 "\"faults\":{\"latency_ms\":5},"
 			 "\"models\":[{\"name\":\"gpt-4o-mini\",\"provider\":\"openai\",\"max_output_tokens\":16384},"
-			 "{\"name\":\"claude-x\",\"provider\":\"anthropic\"}],"
+			 "{\"name\":\"claude-x\",\"provider\":\"anthropic\",\"context_window\":200000}],"
 			 "\"keys\":["
 			 "{\"secret\":\"sk-test-1\",\"label\":\"k1\",\"provider\":\"openai\",\"rpm\":600,"
 			 "\"tpm\":60000,\"rpd\":1000,\"tpd\":null,\"insufficient_quota\":false},"
@@ -92,6 +92,13 @@ test_full_config(void **state)
 	/* no gemini models listed: anything goes */
 	assert_true(emu_config_model_allowed(&cfg, &cfg.keys[2], "gemini-any", &max_out));
 	assert_int_equal(max_out, -1);
+	/* context windows: per provider and model, -1 when not configured */
+	assert_int_equal(emu_config_context_window(&cfg, EMU_PROVIDER_ANTHROPIC,
+											   "claude-x"), 200000);
+	assert_int_equal(emu_config_context_window(&cfg, EMU_PROVIDER_OPENAI,
+											   "claude-x"), -1);
+	assert_int_equal(emu_config_context_window(&cfg, EMU_PROVIDER_OPENAI,
+											   "gpt-4o-mini"), -1);
 	emu_config_free(&cfg);
 }
 

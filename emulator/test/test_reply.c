@@ -486,6 +486,57 @@ error_json(EmuProvider p, EmuErrKind k, int status, const char *detail, int want
 	return j;
 }
 
+/* Over the context window: each provider's rule and its refusal text. */
+static void
+test_context_window(void **state)
+{
+	char		msg[512];
+	json_t	   *j;
+
+	(void) state;
+	assert_false(emu_context_exceeded(EMU_PROVIDER_OPENAI, 900, 100, 1000,
+									  msg, sizeof(msg)));
+	assert_true(emu_context_exceeded(EMU_PROVIDER_OPENAI, 901, 100, 1000,
+									 msg, sizeof(msg)));
+	assert_non_null(strstr(msg, "maximum context length is 1000 tokens"));
+	assert_non_null(strstr(msg, "901 in the messages, 100 in the completion"));
+	assert_true(emu_context_exceeded(EMU_PROVIDER_AZURE, 1001, -1, 1000,
+									 msg, sizeof(msg)));
+	/* Anthropic: the prompt alone, or prompt plus max_tokens */
+	assert_true(emu_context_exceeded(EMU_PROVIDER_ANTHROPIC, 1001, 10, 1000,
+									 msg, sizeof(msg)));
+	assert_string_equal(msg, "prompt is too long: 1001 tokens > 1000 maximum");
+	assert_true(emu_context_exceeded(EMU_PROVIDER_ANTHROPIC, 999, 10, 1000,
+									 msg, sizeof(msg)));
+	assert_non_null(strstr(msg, "exceed context limit: 999 + 10 > 1000"));
+	/* Gemini counts the input only */
+	assert_false(emu_context_exceeded(EMU_PROVIDER_GEMINI, 1000, 500, 1000,
+									  msg, sizeof(msg)));
+	assert_true(emu_context_exceeded(EMU_PROVIDER_GEMINI, 1001, 0, 1000,
+									 msg, sizeof(msg)));
+	assert_string_equal(msg, "The input token count (1001) exceeds the maximum "
+						"number of tokens allowed (1000).");
+	/* no window configured */
+	assert_false(emu_context_exceeded(EMU_PROVIDER_OPENAI, INT64_MAX / 2, 5,
+									  -1, msg, sizeof(msg)));
+
+	/* the error bodies, in each provider's shape */
+	j = error_json(EMU_PROVIDER_OPENAI, EMU_ERR_CONTEXT, 0, "too long", 400);
+	assert_string_equal(sval(j, "error.code"), "context_length_exceeded");
+	assert_string_equal(sval(j, "error.message"), "too long");
+	json_decref(j);
+	j = error_json(EMU_PROVIDER_AZURE, EMU_ERR_CONTEXT, 0, "too long", 400);
+	assert_string_equal(sval(j, "error.code"), "context_length_exceeded");
+	json_decref(j);
+	j = error_json(EMU_PROVIDER_ANTHROPIC, EMU_ERR_CONTEXT, 0, "too long", 400);
+	assert_string_equal(sval(j, "error.type"), "invalid_request_error");
+	assert_string_equal(sval(j, "error.message"), "too long");
+	json_decref(j);
+	j = error_json(EMU_PROVIDER_GEMINI, EMU_ERR_CONTEXT, 0, "too long", 400);
+	assert_string_equal(sval(j, "error.status"), "INVALID_ARGUMENT");
+	json_decref(j);
+}
+
 static void
 test_error_bodies(void **state)
 {
@@ -989,6 +1040,7 @@ main(void)
 		cmocka_unit_test(test_anthropic_replies),
 		cmocka_unit_test(test_gemini_replies),
 		cmocka_unit_test(test_invalid_requests),
+		cmocka_unit_test(test_context_window),
 		cmocka_unit_test(test_error_bodies),
 		cmocka_unit_test(test_openai_429_bodies),
 		cmocka_unit_test(test_anthropic_429_bodies),

@@ -150,6 +150,14 @@ test_permanent_request_errors(void **state)
 	assert_int_equal(out.error_http_status, 413);
 	assert_false(out.disable_key);
 
+	/* too large for the model's window: failed at once, breaker untouched */
+	in = call(AIGOV_CLASS_CONTEXT_WINDOW, 400, 0);
+	aigov_outcome_decide(&in, &out);
+	assert_int_equal(out.state, AIGOV_JOB_FAILED);
+	assert_int_equal(out.error_http_status, 413);
+	assert_false(out.disable_key);
+	assert_int_equal(out.breaker, AIGOV_BREAKER_NEUTRAL);
+
 	in = call(AIGOV_CLASS_CLIENT_ERROR, 422, 0);
 	aigov_outcome_decide(&in, &out);
 	assert_int_equal(out.state, AIGOV_JOB_FAILED);

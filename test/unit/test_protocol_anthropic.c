@@ -174,6 +174,13 @@ test_spend_cap(void **state)
 	classify(400, &h, "anthropic-400-user-limit.json", &c);
 	expect_class(&c, AIGOV_CLASS_INSUFFICIENT_QUOTA);
 	assert_true(c.key_unusable);
+
+	/* prompt plus max_tokens over the window: no retry, no breaker */
+	classify(400, &h, "anthropic-400-context-limit.json", &c);
+	expect_class(&c, AIGOV_CLASS_CONTEXT_WINDOW);
+	assert_false(c.retryable);
+	assert_false(c.breaker_failure);
+	assert_false(c.key_unusable);
 }
 
 static void
@@ -187,7 +194,7 @@ test_status_table(void **state)
 		const char *code;
 	}			rows[] = {
 		{"anthropic-400.json", 400, AIGOV_CLASS_CLIENT_ERROR, "invalid_request_error"},
-		{"anthropic-400-prompt-too-long.json", 400, AIGOV_CLASS_REQUEST_TOO_LARGE, "invalid_request_error"},
+		{"anthropic-400-prompt-too-long.json", 400, AIGOV_CLASS_CONTEXT_WINDOW, "invalid_request_error"},
 		{"anthropic-401.json", 401, AIGOV_CLASS_AUTH, "authentication_error"},
 		{"anthropic-402.json", 402, AIGOV_CLASS_INSUFFICIENT_QUOTA, "billing_error"},
 		{"anthropic-403.json", 403, AIGOV_CLASS_FORBIDDEN, "permission_error"},

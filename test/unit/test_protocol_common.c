@@ -366,7 +366,7 @@ test_class_names(void **state)
 		"rate_limit_tpd", "insufficient_quota", "request_too_large",
 		"overloaded", "server_error", "timeout", "connection",
 		"client_error", "auth", "bad_response", "forbidden",
-		"response_too_large", "schema_mismatch"
+		"response_too_large", "schema_mismatch", "context_window"
 	};
 	AigovErrorClass c;
 

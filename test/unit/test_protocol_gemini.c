@@ -181,6 +181,14 @@ test_client_side(void **state)
 	assert_string_equal(c.code, "INVALID_ARGUMENT");
 	assert_false(c.retryable);
 
+	/* a prompt over the model's input limit: no retry, no breaker */
+	classify(400, NULL, "gemini-400-context.json", &c);
+	expect_class(&c, AIGOV_CLASS_CONTEXT_WINDOW);
+	assert_string_equal(c.code, "INVALID_ARGUMENT");
+	assert_false(c.retryable);
+	assert_false(c.breaker_failure);
+	assert_false(c.key_unusable);
+
 	/* PERMISSION_DENIED is not an invalid key: fail, keep the key */
 	classify(403, NULL, "gemini-403.json", &c);
 	expect_class(&c, AIGOV_CLASS_FORBIDDEN);

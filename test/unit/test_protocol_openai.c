@@ -247,8 +247,13 @@ test_openai_permanent(void **state)
 	expect_class(&c, AIGOV_CLASS_INSUFFICIENT_QUOTA);
 	assert_string_equal(c.code, "project_spend_limit_exceeded");
 
+	/* too long for the model: its own class, no retry, no breaker */
 	classify(400, &h, "openai-400-context.json", &c);
-	expect_class(&c, AIGOV_CLASS_REQUEST_TOO_LARGE);
+	expect_class(&c, AIGOV_CLASS_CONTEXT_WINDOW);
+	assert_false(c.retryable);
+	assert_false(c.breaker_failure);
+	assert_false(c.key_unusable);
+	assert_string_equal(c.code, "context_length_exceeded");
 
 	/* a 401 echoes a masked key: it must not reach our message */
 	classify(401, &h, "openai-401.json", &c);
