@@ -76,10 +76,19 @@ my $kills_in_flight = 0;
 while ($kills < $max_kills)
 {
 	usleep(50_000 + int(rand(600_000)));
-	my ($pids, $in_flight) = split /\|/, $node->safe_psql('postgres',
-		"SELECT (SELECT string_agg(pid::text, ' ' ORDER BY pid) FROM pg_stat_activity
-		          WHERE backend_type = 'aigov dispatcher'),
-		        (SELECT count(*) FROM aigov.requests WHERE state = 'in_flight')");
+	# Most kills should find calls on the wire.  On a loaded machine the
+	# dispatchers may still be starting after the last crash restart, so
+	# wait a little for calls to go out (for at most 5 s) before killing.
+	my ($pids, $in_flight);
+	for (my $i = 0; $i < 100; $i++)
+	{
+		($pids, $in_flight) = split /\|/, $node->safe_psql('postgres',
+			"SELECT (SELECT string_agg(pid::text, ' ' ORDER BY pid) FROM pg_stat_activity
+			          WHERE backend_type = 'aigov dispatcher'),
+			        (SELECT count(*) FROM aigov.requests WHERE state = 'in_flight')");
+		last if $in_flight > 0;
+		usleep(50_000);
+	}
 	my @pids = split ' ', ($pids // '');
 	last if $in_flight == 0 && $node->safe_psql('postgres',
 		"SELECT count(*) FROM aigov.requests WHERE state = 'queued'") == 0;
