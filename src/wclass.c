@@ -212,7 +212,7 @@ add_sat(int64_t a, int64_t b)
 }
 
 /*
- * aigov_class_plan
+ * aigov_class_split
  *		How many of a claim's n jobs to ask of each class, and in which
  *		order: the n picks that fair queuing across the classes would make
  *		if each class's jobs cost its mean so far, all classes backlogged.
@@ -220,9 +220,9 @@ add_sat(int64_t a, int64_t b)
  *		on a tie).  The caller hands what a class cannot use to the next.
  */
 void
-aigov_class_plan(const AigovClassState *state,
-				 const int32_t shares[AIGOV_NCLASSES], int n,
-				 AigovClassPlan *plan)
+aigov_class_split(const AigovClassState *state,
+				  const int32_t shares[AIGOV_NCLASSES], int n,
+				  AigovClassPlan *plan)
 {
 	int64_t		start[AIGOV_NCLASSES];
 	int64_t		step[AIGOV_NCLASSES];

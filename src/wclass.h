@@ -65,9 +65,9 @@ extern int	aigov_class_of_tag(int64_t tag);
 extern AigovClassParse aigov_class_shares_parse(const char *text,
 												int32_t shares[AIGOV_NCLASSES],
 												char *bad, size_t badlen);
-extern void aigov_class_plan(const AigovClassState *state,
-							 const int32_t shares[AIGOV_NCLASSES], int n,
-							 AigovClassPlan *plan);
+extern void aigov_class_split(const AigovClassState *state,
+							  const int32_t shares[AIGOV_NCLASSES], int n,
+							  AigovClassPlan *plan);
 extern int64_t aigov_class_charge(AigovClassState *state,
 								  const int32_t shares[AIGOV_NCLASSES],
 								  int class_index, int64_t cost);

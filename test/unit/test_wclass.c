@@ -110,7 +110,7 @@ run_claims(AigovClassState *st, const int32_t *shares, int claims, int n,
 
 		for (int c = 0; c < AIGOV_NCLASSES; c++)
 			have[c] = avail[c] < 0 ? n : avail[c];
-		aigov_class_plan(st, shares, n, &plan);
+		aigov_class_split(st, shares, n, &plan);
 		for (int round = 0; round < 2; round++)
 			for (int i = 0; i < AIGOV_NCLASSES; i++)
 			{
@@ -220,14 +220,14 @@ test_plan_order(void **state)
 
 	(void) state;
 	memset(&st, 0, sizeof(st));
-	aigov_class_plan(&st, shares, 1, &plan);
+	aigov_class_split(&st, shares, 1, &plan);
 	assert_int_equal(plan.order[0], 0);
 	assert_int_equal(plan.count[0], 1);
 	assert_int_equal(plan.count[1] + plan.count[2], 0);
-	aigov_class_plan(&st, shares, 0, &plan);
+	aigov_class_split(&st, shares, 0, &plan);
 	assert_int_equal(plan.count[0] + plan.count[1] + plan.count[2], 0);
 	aigov_class_settle(&st, aigov_class_charge(&st, shares, 0, 100));
-	aigov_class_plan(&st, shares, 10, &plan);
+	aigov_class_split(&st, shares, 10, &plan);
 	assert_int_equal(plan.count[0] + plan.count[1] + plan.count[2], 10);
 	assert_int_equal(plan.order[2], 0);
 	/* bad class index is ignored */
