@@ -29,7 +29,7 @@ PURE_OBJS    = $(patsubst %.c,%.o,$(shell grep -L '"postgres.h"' src/*.c))
 # pg_regress suites; the order matters (install first).
 REGRESS      = install tiers_tenants providers_keys egress_secrets submit request_fields response_format \
                insert_batch admission result_cancel_wait tenant_roles tenant_bounds \
-               threat_model fair_queue history observability prometheus context_window crash_recovery
+               threat_model fair_queue class_shares history observability prometheus context_window crash_recovery
 ISOLATION    = claim_skip_locked cancel_vs_complete
 TAP_TESTS    = 1
 

@@ -442,6 +442,128 @@ COMMENT ON FUNCTION aigov.set_key_secret(text, text) IS 'Replaces the secret of 
  * through the index or row address meant for it: finished jobs pile up in
  * this table, and no queue operation may read them.
  */
+
+/*
+ * One workload class of one key pool, for aigov._claim_batch: up to n of
+ * its due jobs with tags from lo to hi (its class's range, so one range of
+ * requests_queued_idx), in tag order, priority applied within each tenant,
+ * claimed for the worker.
+ */
+CREATE FUNCTION aigov._claim_range(pool text, lo bigint, hi bigint, n integer,
+								   worker_pid integer, now_ts timestamptz, inst text)
+	RETURNS TABLE (id bigint, tenant_id text, model text, body text,
+				   attempts integer, failures integer, est_tokens bigint,
+				   workload_class text, deadline timestamptz, tenant_group text,
+				   admitted boolean, rpm bigint, tpm bigint, tpd bigint,
+				   soft_limit_pct integer, hard_cap boolean, weight integer,
+				   est_prompt_tokens bigint, est_charged_prompt_tokens bigint,
+				   deferred boolean, installation text, vstart bigint)
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	SET enable_seqscan = off
+	AS $$
+#variable_conflict use_column
+DECLARE
+	tids tid[];
+	tags bigint[];
+	tenants text[];
+	classes text[];
+	prios integer[];
+	sub record;
+	j integer;
+BEGIN
+-- The class's due jobs with the smallest virtual start tags, read in tag
+-- order from requests_queued_idx (one range of it) and locked.
+SELECT pg_catalog.array_agg(c.tid ORDER BY c.vstart, c.id),
+	   pg_catalog.array_agg(c.vstart ORDER BY c.vstart, c.id),
+	   pg_catalog.array_agg(c.tenant_id ORDER BY c.vstart, c.id),
+	   pg_catalog.array_agg(c.workload_class ORDER BY c.vstart, c.id),
+	   pg_catalog.array_agg(c.priority ORDER BY c.vstart, c.id)
+  INTO tids, tags, tenants, classes, prios
+  FROM (SELECT q.ctid AS tid, q.id, q.vstart, q.tenant_id, q.workload_class,
+			   q.priority
+		  FROM aigov.requests q
+		 WHERE q.state OPERATOR(pg_catalog.=) 'queued'
+		   AND q.model OPERATOR(pg_catalog.=) pool
+		   AND q.vstart OPERATOR(pg_catalog.>=) lo
+		   AND q.vstart OPERATOR(pg_catalog.<=) hi
+		   AND q.not_before OPERATOR(pg_catalog.<=) now_ts
+		 ORDER BY q.vstart, q.id
+		 LIMIT n FOR UPDATE SKIP LOCKED) c;
+IF tids IS NULL THEN
+	RETURN;
+END IF;
+
+-- Priority orders jobs within a tenant and workload class only: a
+-- candidate gives its tag to its tenant's best due job of a higher
+-- priority in the same class, which is claimed in its place; the
+-- candidate takes that job's later tag.  The tags a tenant holds do not
+-- change, so neither does its share.  Skipped unless the pool holds a
+-- job of a priority other than 0 (requests_queued_priority_idx).
+IF EXISTS (SELECT 1 FROM aigov.requests q
+			WHERE q.state OPERATOR(pg_catalog.=) 'queued'
+			  AND q.priority OPERATOR(pg_catalog.<>) 0
+			  AND q.model OPERATOR(pg_catalog.=) pool) THEN
+	FOR i IN 1 .. pg_catalog.array_length(tids, 1) LOOP
+		SELECT q.ctid AS tid, q.vstart, q.priority INTO sub
+		  FROM aigov.requests q
+		 WHERE q.state OPERATOR(pg_catalog.=) 'queued'
+		   AND q.tenant_id OPERATOR(pg_catalog.=) tenants[i]
+		   AND q.model OPERATOR(pg_catalog.=) pool
+		   AND q.workload_class OPERATOR(pg_catalog.=) classes[i]
+		   AND q.priority OPERATOR(pg_catalog.>) prios[i]
+		   AND q.not_before OPERATOR(pg_catalog.<=) now_ts
+		   AND q.ctid OPERATOR(pg_catalog.<>) ALL (tids[1:i])
+		 ORDER BY q.priority DESC, q.vstart
+		 LIMIT 1 FOR UPDATE SKIP LOCKED;
+		CONTINUE WHEN NOT FOUND;
+		j := pg_catalog.array_position(tids, sub.tid);
+		IF j IS NOT NULL THEN
+			-- both are claimed now: they trade places
+			tids[j] := tids[i];
+			prios[j] := prios[i];
+		ELSE
+			UPDATE aigov.requests q SET vstart = sub.vstart
+			 WHERE q.ctid OPERATOR(pg_catalog.=) tids[i];
+		END IF;
+		tids[i] := sub.tid;
+		prios[i] := sub.priority;
+	END LOOP;
+END IF;
+
+-- The claimed rows are reached by the addresses locked above, and
+-- sequential scans are off, so a plan the session kept from a nearly
+-- empty table cannot scan the whole table once per claimed job.  Each
+-- row keeps the tag of the place it was claimed at, which the worker
+-- advances its pool's virtual clock to.
+RETURN QUERY
+UPDATE aigov.requests r
+   SET state = 'in_flight', claimed_by = worker_pid,
+	   claimed_at = pg_catalog.clock_timestamp(),
+	   attempts = r.attempts OPERATOR(pg_catalog.+) 1,
+	   vstart = c.tag
+  FROM ROWS FROM (pg_catalog.unnest(tids), pg_catalog.unnest(tags),
+				  pg_catalog.unnest(tenants)) AS c(tid, tag, tenant)
+  LEFT JOIN aigov.tenants t ON t.tenant_id OPERATOR(pg_catalog.=) c.tenant
+  LEFT JOIN aigov.tiers tr ON tr.tier OPERATOR(pg_catalog.=) t.tier
+ WHERE r.ctid OPERATOR(pg_catalog.=) c.tid
+RETURNING r.id, r.tenant_id, r.model, r.body::pg_catalog.text, r.attempts,
+		  r.failures, r.est_tokens, r.workload_class, r.deadline, t.tenant_group,
+		  r.admitted, COALESCE(t.rpm, tr.rpm)::pg_catalog.int8,
+		  COALESCE(t.tpm, tr.tpm), COALESCE(t.tpd, tr.tpd), t.soft_limit_pct,
+		  t.hard_cap, tr.weight, r.est_prompt_tokens, r.est_charged_prompt_tokens,
+		  r.not_before OPERATOR(pg_catalog.>) r.created_at, inst, r.vstart;
+END
+$$;
+COMMENT ON FUNCTION aigov._claim_range(text, bigint, bigint, integer, integer, timestamptz, text) IS 'Claims due jobs of one class of one key pool (internal, for _claim_batch)';
+
+/* The claim's plan across the workload classes of a pool (classshares.c). */
+CREATE FUNCTION aigov._class_plan(model text, jobs integer)
+	RETURNS TABLE (workload_class text, lo bigint, hi bigint, jobs_asked integer)
+	LANGUAGE c VOLATILE STRICT
+	AS 'MODULE_PATHNAME', 'aigov_class_plan';
+COMMENT ON FUNCTION aigov._class_plan(text, integer) IS 'How many jobs a claim asks of each workload class of a key pool, most behind its share first (internal)';
+
 CREATE FUNCTION aigov._claim_batch(batch integer, worker_pid integer)
 	RETURNS TABLE (id bigint, tenant_id text, model text, body text,
 				   attempts integer, failures integer, est_tokens bigint,
@@ -464,13 +586,11 @@ DECLARE
 	share integer;
 	got integer;
 	now_ts timestamptz := pg_catalog.clock_timestamp();
-	tids tid[];
-	tags bigint[];
-	tenants text[];
-	classes text[];
-	prios integer[];
-	sub record;
-	j integer;
+	los bigint[];
+	his bigint[];
+	counts integer[];
+	take integer;
+	unused integer;
 BEGIN
 -- The installation id goes out in every call's Idempotency-Key; read with
 -- each claim, so a worker never sends a key of an extension since dropped.
@@ -506,85 +626,28 @@ FOREACH pool IN ARRAY COALESCE(pools, '{}'::text[]) LOOP
 					  OPERATOR(pg_catalog./) npools);
 	npools := npools OPERATOR(pg_catalog.-) 1;
 
-	-- The pool's due jobs with the smallest virtual start tags, read in tag
-	-- order from requests_queued_idx and locked.
-	SELECT pg_catalog.array_agg(c.tid ORDER BY c.vstart, c.id),
-		   pg_catalog.array_agg(c.vstart ORDER BY c.vstart, c.id),
-		   pg_catalog.array_agg(c.tenant_id ORDER BY c.vstart, c.id),
-		   pg_catalog.array_agg(c.workload_class ORDER BY c.vstart, c.id),
-		   pg_catalog.array_agg(c.priority ORDER BY c.vstart, c.id)
-	  INTO tids, tags, tenants, classes, prios
-	  FROM (SELECT q.ctid AS tid, q.id, q.vstart, q.tenant_id, q.workload_class,
-				   q.priority
-			  FROM aigov.requests q
-			 WHERE q.state OPERATOR(pg_catalog.=) 'queued'
-			   AND q.model OPERATOR(pg_catalog.=) pool
-			   AND q.not_before OPERATOR(pg_catalog.<=) now_ts
-			 ORDER BY q.vstart, q.id
-			 LIMIT share FOR UPDATE SKIP LOCKED) c;
-	CONTINUE WHEN tids IS NULL;
-
-	-- Priority orders jobs within a tenant and workload class only: a
-	-- candidate gives its tag to its tenant's best due job of a higher
-	-- priority in the same class, which is claimed in its place; the
-	-- candidate takes that job's later tag.  The tags a tenant holds do not
-	-- change, so neither does its share.  Skipped unless the pool holds a
-	-- job of a priority other than 0 (requests_queued_priority_idx).
-	IF EXISTS (SELECT 1 FROM aigov.requests q
-				WHERE q.state OPERATOR(pg_catalog.=) 'queued'
-				  AND q.priority OPERATOR(pg_catalog.<>) 0
-				  AND q.model OPERATOR(pg_catalog.=) pool) THEN
-		FOR i IN 1 .. pg_catalog.array_length(tids, 1) LOOP
-			SELECT q.ctid AS tid, q.vstart, q.priority INTO sub
-			  FROM aigov.requests q
-			 WHERE q.state OPERATOR(pg_catalog.=) 'queued'
-			   AND q.tenant_id OPERATOR(pg_catalog.=) tenants[i]
-			   AND q.model OPERATOR(pg_catalog.=) pool
-			   AND q.workload_class OPERATOR(pg_catalog.=) classes[i]
-			   AND q.priority OPERATOR(pg_catalog.>) prios[i]
-			   AND q.not_before OPERATOR(pg_catalog.<=) now_ts
-			   AND q.ctid OPERATOR(pg_catalog.<>) ALL (tids[1:i])
-			 ORDER BY q.priority DESC, q.vstart
-			 LIMIT 1 FOR UPDATE SKIP LOCKED;
-			CONTINUE WHEN NOT FOUND;
-			j := pg_catalog.array_position(tids, sub.tid);
-			IF j IS NOT NULL THEN
-				-- both are claimed now: they trade places
-				tids[j] := tids[i];
-				prios[j] := prios[i];
-			ELSE
-				UPDATE aigov.requests q SET vstart = sub.vstart
-				 WHERE q.ctid OPERATOR(pg_catalog.=) tids[i];
-			END IF;
-			tids[i] := sub.tid;
-			prios[i] := sub.priority;
+	-- Each workload class is asked for its part of the pool's share, the
+	-- class most behind its minimum share (aigov.class_shares) first; what
+	-- a class cannot use goes to the classes after it, then round again.
+	SELECT pg_catalog.array_agg(p.lo ORDER BY p.ord),
+		   pg_catalog.array_agg(p.hi ORDER BY p.ord),
+		   pg_catalog.array_agg(p.n ORDER BY p.ord)
+	  INTO los, his, counts
+	  FROM aigov._class_plan(pool, share) WITH ORDINALITY AS p(c, lo, hi, n, ord);
+	unused := 0;
+	FOR r IN 1 .. 2 LOOP
+		FOR k IN 1 .. pg_catalog.array_length(los, 1) LOOP
+			take := unused OPERATOR(pg_catalog.+) CASE WHEN r OPERATOR(pg_catalog.=) 1
+												  THEN counts[k] ELSE 0 END;
+			CONTINUE WHEN take OPERATOR(pg_catalog.<=) 0;
+			RETURN QUERY
+			SELECT * FROM aigov._claim_range(pool, los[k], his[k], take, $2, now_ts, inst);
+			GET DIAGNOSTICS got = ROW_COUNT;
+			wanted := wanted OPERATOR(pg_catalog.-) got;
+			unused := take OPERATOR(pg_catalog.-) got;
 		END LOOP;
-	END IF;
-
-	-- The claimed rows are reached by the addresses locked above, and
-	-- sequential scans are off, so a plan the session kept from a nearly
-	-- empty table cannot scan the whole table once per claimed job.  Each
-	-- row keeps the tag of the place it was claimed at, which the worker
-	-- advances its pool's virtual clock to.
-	RETURN QUERY
-	UPDATE aigov.requests r
-	   SET state = 'in_flight', claimed_by = $2,
-		   claimed_at = pg_catalog.clock_timestamp(),
-		   attempts = r.attempts OPERATOR(pg_catalog.+) 1,
-		   vstart = c.tag
-	  FROM ROWS FROM (pg_catalog.unnest(tids), pg_catalog.unnest(tags),
-					  pg_catalog.unnest(tenants)) AS c(tid, tag, tenant)
-	  LEFT JOIN aigov.tenants t ON t.tenant_id OPERATOR(pg_catalog.=) c.tenant
-	  LEFT JOIN aigov.tiers tr ON tr.tier OPERATOR(pg_catalog.=) t.tier
-	 WHERE r.ctid OPERATOR(pg_catalog.=) c.tid
-	RETURNING r.id, r.tenant_id, r.model, r.body::pg_catalog.text, r.attempts,
-			  r.failures, r.est_tokens, r.workload_class, r.deadline, t.tenant_group,
-			  r.admitted, COALESCE(t.rpm, tr.rpm)::pg_catalog.int8,
-			  COALESCE(t.tpm, tr.tpm), COALESCE(t.tpd, tr.tpd), t.soft_limit_pct,
-			  t.hard_cap, tr.weight, r.est_prompt_tokens, r.est_charged_prompt_tokens,
-			  r.not_before OPERATOR(pg_catalog.>) r.created_at, inst, r.vstart;
-	GET DIAGNOSTICS got = ROW_COUNT;
-	wanted := wanted OPERATOR(pg_catalog.-) got;
+		EXIT WHEN unused OPERATOR(pg_catalog.=) 0;
+	END LOOP;
 END LOOP;
 END
 $$;

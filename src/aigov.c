@@ -17,6 +17,7 @@
 #include "utils/guc.h"
 
 #include "aigov.h"
+#include "classshares.h"
 #include "egress.h"
 #include "quota.h"
 #include "retention.h"
@@ -51,6 +52,7 @@ _PG_init(void)
 	AigovSecretsDefineGucs();
 	AigovEgressDefineGucs();
 	AigovRetentionDefineGucs();
+	AigovClassSharesDefineGucs();
 	AigovWorkerInit();
 	AigovShmemInit();
 

@@ -12,8 +12,9 @@
  * under the id of an extension dropped since.
  *
  * A claim takes each key pool's jobs in the order of their virtual start
- * tags (docs/scheduling.md), and advances the pool's virtual clock to the
- * tag of each job it took.
+ * tags within each workload class, the classes by their minimum shares
+ * (docs/scheduling.md), and advances the pool's virtual clocks to the tag
+ * of each job it took.
  *
  * Every call has its aigov.attempts row: the worker writes it with the
  * call's result, and when a worker dies with calls in flight, the requeue
@@ -150,9 +151,11 @@ AigovClaimJobs(int n, dlist_head *claimed)
 		/* the job's pool has served up to its start tag (fairq.c) */
 		AigovFairAdvance(job->model,
 						 AigovGetInt64(tuptable->vals[i], tuptable->tupdesc,
-									   col[COL_VSTART], 0));
+									   col[COL_VSTART], 0),
+						 job->est_tokens);
 		dlist_push_tail(claimed, &job->node);
 	}
+	AigovFairSettle();
 	return (int) nclaimed;
 }
 

@@ -29,6 +29,7 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -380,6 +381,56 @@ AigovCompleteWithoutCall(AigovJob *job, const char *state,
 		AigovCompletionText(c, CF_ERROR, error_object(cls, message, NULL, 0, job,
 													  job->attempts - 1));
 	}
+	AigovCompletionBool(c, CF_HAS_ATTEMPT, false);
+	queue_record(c);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * utc_text
+ *		A timestamp as RFC 3339 in UTC, to the millisecond; palloc'd.
+ */
+static char *
+utc_text(TimestampTz t)
+{
+	struct pg_tm tt;
+	fsec_t		fsec;
+
+	if (timestamp2tm(t, NULL, &tt, &fsec, NULL, NULL) != 0)
+		return pstrdup("infinity");
+	return psprintf("%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+					tt.tm_year, tt.tm_mon, tt.tm_mday, tt.tm_hour, tt.tm_min,
+					tt.tm_sec, (int) (fsec / 1000));
+}
+
+/*
+ * AigovCompleteExpired
+ *		Queues the expiry of a job found unable to go before its deadline,
+ *		without waiting for the deadline: `why` says what holds it back
+ *		(the tenant's quota, its keys' room, their breakers), and the error
+ *		gives the earliest instant it could have gone, in its message and
+ *		as earliest_at.  Refunds are the caller's.
+ */
+void
+AigovCompleteExpired(AigovJob *job, const char *cls, const char *why,
+					 TimestampTz earliest)
+{
+	MemoryContext old = MemoryContextSwitchTo(pending_cxt);
+	AigovCompletion *c = begin_record(job, "expired", job->attempts - 1, job->failures);
+	char	   *at = utc_text(earliest);
+	char	   *message = psprintf("%s; the job could have been sent at %s at the earliest, after its deadline %s",
+								   why, at, utc_text(job->deadline));
+	char	   *err = error_object(cls, message, NULL, 0, job, job->attempts - 1);
+	StringInfoData e;
+
+	/* error_object's text ends with its closing brace */
+	initStringInfo(&e);
+	appendBinaryStringInfo(&e, err, strlen(err) - 1);
+	json_str(&e, "earliest_at", at);
+	appendStringInfoChar(&e, '}');
+	AigovCompletionTimestamp(c, CF_NOT_BEFORE, 0, false);
+	AigovCompletionText(c, CF_ERROR_CLASS, cls);
+	AigovCompletionText(c, CF_ERROR, e.data);
 	AigovCompletionBool(c, CF_HAS_ATTEMPT, false);
 	queue_record(c);
 	MemoryContextSwitchTo(old);

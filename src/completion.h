@@ -117,6 +117,8 @@ extern TimestampTz AigovCompletionsOldest(void);
 extern void AigovCompleteWithoutCall(AigovJob *job, const char *state,
 									 TimestampTz not_before, const char *cls,
 									 const char *message);
+extern void AigovCompleteExpired(AigovJob *job, const char *cls,
+								 const char *why, TimestampTz earliest);
 extern void AigovCompleteCall(AigovJob *job, const AigovCallRecord *r);
 extern void AigovCompletionsWrite(void);
 

@@ -871,7 +871,9 @@ aigov_requests_before_insert(PG_FUNCTION_ARGS)
 	nulls[ncols++] = false;
 	/* its place in its key pool's fair queue (fairq.c) */
 	colnums[ncols] = col->vstart;
-	values[ncols] = Int64GetDatum(AigovFairTag(model, tenant_id, est_tokens,
+	values[ncols] = Int64GetDatum(AigovFairTag(model,
+											   text_column(tuple, tupdesc, col->workload_class),
+											   tenant_id, est_tokens,
 											   limits.weight));
 	nulls[ncols++] = false;
 	for (int i = 0; i < (int) N_WORKER_OWNED; i++)

@@ -288,9 +288,9 @@ admit_tenant(AigovJob *job, int64 now_us, AigovPlanCycle *cycle)
 			{
 				AigovTenantRefund(job->tenant_shared, job->est_tokens, now_us);
 				job->admitted_now = false;
-				AigovCompleteWithoutCall(job, "expired", 0,
-										 aigov_admission_axis_name(res.axis),
-										 "the tenant's quota allows the job only after its deadline");
+				AigovCompleteExpired(job, aigov_admission_axis_name(res.axis),
+									 "the tenant's quota allows the job only after its deadline",
+									 at);
 			}
 			else
 			{
@@ -320,6 +320,9 @@ defer_for_key(AigovJob *job, int64 now_us, int64 wait_until, int64 key_free_at,
 {
 	TimestampTz at;
 
+	/* no key has room to give: only breakers hold the job back */
+	bool		breakers_only = key_free_at == INT64_MAX;
+
 	key_free_at = Min(key_free_at, wait_until);
 	cycle->route_blocked_until = Min(cycle->route_blocked_until, key_free_at);
 	if (!booked)
@@ -331,8 +334,11 @@ defer_for_key(AigovJob *job, int64 now_us, int64 wait_until, int64 key_free_at,
 	if (job->deadline != 0 && at > job->deadline)
 	{
 		refund_tenant(job, now_us);
-		AigovCompleteWithoutCall(job, "expired", 0, "deadline",
-								 "every key serving the job is exhausted past its deadline");
+		AigovCompleteExpired(job, "deadline",
+							 breakers_only ?
+							 "every key serving the job has its circuit breaker open past its deadline" :
+							 "every key serving the job is exhausted past its deadline",
+							 at);
 	}
 	else
 	{
@@ -360,8 +366,10 @@ route_or_defer(AigovJob *job, int64 now_us, AigovPlanCycle *cycle)
 		case ROUTE_NONE:
 			refund_tenant(job, now_us);
 			AigovCompleteWithoutCall(job, "failed", 0, "no_route",
-									 psprintf("no enabled key serves model \"%s\" for workload class \"%s\" with room for %lld tokens",
+									 psprintf("no enabled key serves model \"%s\" for workload class \"%s\"%s with room for %lld tokens",
 											  job->model, job->workload_class,
+											  job->tenant_group == NULL ? "" :
+											  psprintf(" and tenant group \"%s\"", job->tenant_group),
 											  (long long) job->est_tokens));
 			return false;
 		case ROUTE_WAIT:
