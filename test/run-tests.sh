@@ -154,7 +154,10 @@ fi
 
 aigov_cluster_stop
 
-# TAP tests start their own clusters (PostgreSQL::Test::Cluster).
+# TAP tests start their own clusters (PostgreSQL::Test::Cluster), with
+# their own data folders, ports and emulators, so two run at once: most of
+# their time is spent waiting for windows and replies, not on a CPU.
+# AIGOV_TAP_JOBS=1 runs them one by one.
 if compgen -G "$SUITE_DIR/t/*.pl" >/dev/null; then
 	aigov_log "TAP tests"
 	(cd "$SUITE_DIR" && aigov_as_pg env \
@@ -162,7 +165,7 @@ if compgen -G "$SUITE_DIR/t/*.pl" >/dev/null; then
 		PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" \
 		TESTDIR="$SUITE_DIR" AIGOV_EMULATOR="$SUITE_DIR/bin/aigov-emulator" \
 		AIGOV_FIXTURES="$SUITE_DIR/fixtures" \
-		prove -v --timer t/*.pl) >"$LOGS/tap.log" 2>&1
+		prove -v --timer -j"${AIGOV_TAP_JOBS:-2}" t/*.pl) >"$LOGS/tap.log" 2>&1
 	st=$?
 	read -r ok notok < <(count_tap "$LOGS/tap.log")
 	suite tap $st "$LOGS/tap.log" "$ok" "$notok"
