@@ -21,6 +21,7 @@
 #include "quota.h"
 #include "retention.h"
 #include "secrets.h"
+#include "throttle_gate.h"
 
 PG_MODULE_MAGIC;
 
@@ -48,6 +49,7 @@ _PG_init(void)
 
 	AigovEnqueueInit();
 	AigovQuotaDefineGucs();
+	AigovThrottleDefineGucs();
 	AigovSecretsDefineGucs();
 	AigovEgressDefineGucs();
 	AigovRetentionDefineGucs();
