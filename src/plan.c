@@ -260,6 +260,8 @@ route_job(AigovJob *job, int64 now_us, AigovCachedKey **chosen,
 		if (AigovKeyReserve(c.key[pick]->shared, job->charge_tokens, now_us,
 							&job->ticket, &c.state[pick]))
 		{
+			AigovThrottleCharge(c.key[pick]->provider, job->workload_class,
+								job->charge_tokens, now_us);
 			*chosen = c.key[pick];
 			return ROUTE_OK;
 		}

@@ -24,8 +24,10 @@
  * The controller is engaged while u is above the knee or I has not come
  * back to 1; disengaged, nothing is paced (the keys' own pacers shape the
  * traffic).  Engaged, each workload class has a pacer (GCRA): interactive
- * work may use r; background what interactive leaves of r; batch what
- * both leave; background and batch never below a small floor.  Each
+ * work may use r; background what interactive leaves of r (counting
+ * interactive as at least a small reserve, so an interactive job finds
+ * room on the keys); batch what both leave; background and batch never
+ * below a small floor.  Each
  * class's release rate is measured (exponential average) to make that
  * split.  A job that may not go now gets a retry time: the pacer's next
  * slot, spread one interval apart per waiting job so they do not come
@@ -177,6 +179,8 @@ aigov_throttle_update(AigovThrottle *th, const AigovThrottleLoad *load,
 												   false);
 
 	th->load_ppm = aigov_throttle_load_ppm(load);
+	th->req_limit = load->req_limit;
+	th->tok_limit = load->tok_limit;
 	if (load->req_limit <= 0 && load->tok_limit <= 0)
 	{
 		/* nothing known to control: the keys find their limits alone */
@@ -216,21 +220,27 @@ aigov_throttle_update(AigovThrottle *th, const AigovThrottleLoad *load,
 /*
  * aigov_throttle_share_ppm
  *		The release rate a class may use now, ppm of the provider's refill
- *		rate: interactive the controller's output, background what
- *		interactive leaves of it, batch what both leave; background and
- *		batch at least AIGOV_THROTTLE_MIN_CLASS_PPM.  PPM when disengaged.
+ *		rate: interactive the controller's output; background what
+ *		interactive leaves of it, counting interactive as at least
+ *		AIGOV_THROTTLE_INTERACTIVE_RESERVE_PPM so that an interactive job
+ *		arriving finds the keys with room; batch what both leave.
+ *		Background and batch never get less than
+ *		AIGOV_THROTTLE_MIN_CLASS_PPM.  PPM when disengaged.
  */
 int64_t
 aigov_throttle_share_ppm(const AigovThrottle *th, AigovThrottleClassId cls)
 {
 	int64_t		left = th->rate_ppm;
+	int64_t		inter = th->cls[AIGOV_THROTTLE_INTERACTIVE].rate_ppm;
 
 	if (!th->engaged)
 		return PPM;
-	for (int c = AIGOV_THROTTLE_INTERACTIVE; c < (int) cls && c < AIGOV_THROTTLE_NCLASSES; c++)
-		left -= th->cls[c].rate_ppm;
 	if (cls == AIGOV_THROTTLE_INTERACTIVE)
 		return left;
+	left -= inter > AIGOV_THROTTLE_INTERACTIVE_RESERVE_PPM ? inter :
+		AIGOV_THROTTLE_INTERACTIVE_RESERVE_PPM;
+	for (int c = AIGOV_THROTTLE_BACKGROUND; c < (int) cls && c < AIGOV_THROTTLE_NCLASSES; c++)
+		left -= th->cls[c].rate_ppm;
 	return clamp64(left, AIGOV_THROTTLE_MIN_CLASS_PPM, th->rate_ppm);
 }
 
@@ -250,53 +260,59 @@ aigov_throttle_level_ppm(const AigovThrottle *th)
 
 /* A job's cost as a share of the binding axis's limit, ppm. */
 static int64_t
-cost_ppm(const AigovThrottleLoad *load, int64_t est_tokens)
+cost_ppm(const AigovThrottle *th, int64_t est_tokens)
 {
-	int64_t		r = load->req_limit > 0 ?
-		aigov_bucket_muldiv(1, PPM, load->req_limit, true) : 0;
-	int64_t		t = load->tok_limit > 0 && est_tokens > 0 ?
-		aigov_bucket_muldiv(est_tokens, PPM, load->tok_limit, true) : 0;
+	int64_t		r = th->req_limit > 0 ?
+		aigov_bucket_muldiv(1, PPM, th->req_limit, true) : 0;
+	int64_t		t = th->tok_limit > 0 && est_tokens > 0 ?
+		aigov_bucket_muldiv(est_tokens, PPM, th->tok_limit, true) : 0;
 
 	return clamp64(r > t ? r : t, 0, 100 * PPM);
+}
+
+/* How far apart the class's pacer spaces jobs of est_tokens now. */
+static int64_t
+class_interval(const AigovThrottle *th, AigovThrottleClassId cls,
+			   int64_t est_tokens)
+{
+	if (!th->engaged)
+		return 0;
+	return aigov_bucket_muldiv(cost_ppm(th, est_tokens), th->period_us,
+							   aigov_throttle_share_ppm(th, cls), true);
+}
+
+static AigovThrottleClass *
+class_of(AigovThrottle *th, AigovThrottleClassId cls)
+{
+	return &th->cls[clamp64(cls, 0, AIGOV_THROTTLE_NCLASSES - 1)];
 }
 
 /*
  * aigov_throttle_admit
  *		Updates the controller with the load seen now and decides whether a
- *		job of class cls and est_tokens is released.  A release is charged
- *		to its class's pacer and measured rate.  On WAIT, *not_before_us is
- *		when the job should ask again.
+ *		job of class cls and est_tokens may be released.  Charges nothing:
+ *		the caller calls aigov_throttle_charge once the job is really sent
+ *		(a job that then finds no key is not counted).  On WAIT,
+ *		*not_before_us is when the job should ask again.
  */
 AigovThrottleStatus
 aigov_throttle_admit(AigovThrottle *th, const AigovThrottleLoad *load,
 					 AigovThrottleClassId cls, int64_t est_tokens,
 					 int64_t now_us, int64_t *not_before_us)
 {
-	AigovThrottleClass *pc = &th->cls[clamp64(cls, 0, AIGOV_THROTTLE_NCLASSES - 1)];
-	int64_t		cost = cost_ppm(load, est_tokens);
-	int64_t		interval = 0;
+	AigovThrottleClass *pc = class_of(th, cls);
+	int64_t		interval;
 	int64_t		at;
 
 	aigov_throttle_update(th, load, now_us);
 	*not_before_us = now_us;
-	if (th->engaged)
-		interval = aigov_bucket_muldiv(cost, th->period_us,
-									   aigov_throttle_share_ppm(th, cls), true);
 	if (!th->engaged || pc->tat_us <= now_us)
-	{
-		int64_t		base = pc->tat_us > now_us - AIGOV_THROTTLE_TOLERANCE_US ?
-			pc->tat_us : now_us - AIGOV_THROTTLE_TOLERANCE_US;
-
-		pc->tat_us = th->engaged ? base + interval : now_us;
-		pc->rate_ppm += aigov_bucket_muldiv(cost, th->period_us,
-											AIGOV_THROTTLE_RATE_TAU_US, false);
-		pc->released++;
 		return AIGOV_THROTTLE_OK;
-	}
 
 	/* a pacer far ahead of the clock is a clock that went back: cut it */
 	if (pc->tat_us - now_us > th->period_us)
 		pc->tat_us = now_us + th->period_us;
+	interval = class_interval(th, cls, est_tokens);
 	at = pc->spread_us > pc->tat_us ? pc->spread_us : pc->tat_us;
 	if (at - pc->tat_us > AIGOV_THROTTLE_SPREAD_US)
 		at = pc->tat_us + AIGOV_THROTTLE_SPREAD_US;
@@ -304,4 +320,26 @@ aigov_throttle_admit(AigovThrottle *th, const AigovThrottleLoad *load,
 	pc->held++;
 	*not_before_us = at;
 	return AIGOV_THROTTLE_WAIT;
+}
+
+/*
+ * aigov_throttle_charge
+ *		A job of class cls and est_tokens was sent: its class's pacer moves
+ *		on by its spacing (from now at the latest, catching up at most
+ *		AIGOV_THROTTLE_TOLERANCE_US after a late release), and it counts in
+ *		the class's measured rate.  Uses the limits of the last update.
+ */
+void
+aigov_throttle_charge(AigovThrottle *th, AigovThrottleClassId cls,
+					  int64_t est_tokens, int64_t now_us)
+{
+	AigovThrottleClass *pc = class_of(th, cls);
+	int64_t		base = pc->tat_us > now_us - AIGOV_THROTTLE_TOLERANCE_US ?
+		pc->tat_us : now_us - AIGOV_THROTTLE_TOLERANCE_US;
+
+	pc->tat_us = th->engaged ? base + class_interval(th, cls, est_tokens) :
+		now_us;
+	pc->rate_ppm += aigov_bucket_muldiv(cost_ppm(th, est_tokens), th->period_us,
+										AIGOV_THROTTLE_RATE_TAU_US, false);
+	pc->released++;
 }

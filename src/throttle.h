@@ -29,6 +29,8 @@
 #define AIGOV_THROTTLE_MIN_RATE_PPM			INT64_C(250000)
 /* Lowest share left to background and batch, ppm of the refill rate. */
 #define AIGOV_THROTTLE_MIN_CLASS_PPM		INT64_C(50000)
+/* Share of the refill rate kept free for interactive work when engaged. */
+#define AIGOV_THROTTLE_INTERACTIVE_RESERVE_PPM	INT64_C(100000)
 /* Time constant of the measured release rate of each class. */
 #define AIGOV_THROTTLE_RATE_TAU_US			INT64_C(5000000)
 /* How far a class pacer may catch up after a late release (no burst). */
@@ -60,7 +62,7 @@ typedef struct AigovThrottleClass
 	int64_t		tat_us;			/* next release allowed */
 	int64_t		spread_us;		/* next retry time handed to a waiting job */
 	int64_t		rate_ppm;		/* measured release rate, ppm of refill */
-	int64_t		released;		/* jobs released since start */
+	int64_t		released;		/* jobs sent since start */
 	int64_t		held;			/* jobs held back since start */
 } AigovThrottleClass;
 
@@ -71,6 +73,8 @@ typedef struct AigovThrottle
 	int64_t		period_us;		/* window of the limits in the load */
 	int64_t		last_us;		/* last update; INT64_MIN before the first */
 	int64_t		load_ppm;		/* utilisation at the last update */
+	int64_t		req_limit;		/* the load's limits at the last update */
+	int64_t		tok_limit;
 	int64_t		integral_ppm;	/* I term, in [MIN_RATE, PPM] */
 	int64_t		rate_ppm;		/* output: provider release rate */
 	AigovThrottleClass cls[AIGOV_THROTTLE_NCLASSES];
@@ -100,5 +104,7 @@ extern AigovThrottleStatus aigov_throttle_admit(AigovThrottle *th,
 												int64_t est_tokens,
 												int64_t now_us,
 												int64_t *not_before_us);
+extern void aigov_throttle_charge(AigovThrottle *th, AigovThrottleClassId cls,
+								  int64_t est_tokens, int64_t now_us);
 
 #endif							/* AIGOV_THROTTLE_H */

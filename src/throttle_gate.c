@@ -7,8 +7,10 @@
  * The gate sums the minute buckets of the job's candidate keys (the
  * provider's pool for its model, as the planner just saw them), steps the
  * provider's controller with that load and asks it whether a job of the
- * job's workload class may be released now.  A job held back goes back to
- * the queue with a retry time; it is not a failure and not a provider 429.
+ * job's workload class may be released now; once the job is reserved on
+ * a key, AigovThrottleCharge moves its class's pacer on.  A job held back
+ * goes back to the queue with a retry time; it is not a failure and not a
+ * provider 429.
  * The controller remembers the keys of the last pool it saw, so the views
  * can bring its state up to the present from the keys' live buckets.
  *
@@ -178,6 +180,32 @@ AigovThrottleGate(AigovCachedKey *const *keys, const AigovKeyState *states,
 	SpinLockRelease(&e->mutex);
 
 	return st == AIGOV_THROTTLE_OK || *not_before_us > latest_us;
+}
+
+/*
+ * AigovThrottleCharge
+ *		A job the gate let through was reserved on a key of `provider`:
+ *		charge it to its class's pacer.  A job that found no key after the
+ *		gate is not charged, so it does not hold back the next one.
+ */
+void
+AigovThrottleCharge(const char *provider, const char *workload_class,
+					int64 charge_tokens, int64 now_us)
+{
+	ThrottleEntry *e;
+
+	if (table == NULL || aigov_throttle_start_pct >= 100 ||
+		strlen(provider) > AIGOV_THROTTLE_PROVIDER_MAX)
+		return;
+	LWLockAcquire(table_lock, LW_SHARED);
+	e = scan(provider);
+	LWLockRelease(table_lock);
+	if (e == NULL)
+		return;
+	SpinLockAcquire(&e->mutex);
+	aigov_throttle_charge(&e->th, aigov_throttle_class(workload_class),
+						  charge_tokens, now_us);
+	SpinLockRelease(&e->mutex);
 }
 
 /*

@@ -41,6 +41,9 @@ extern bool AigovThrottleGate(AigovCachedKey *const *keys,
 							  const char *workload_class, int64 charge_tokens,
 							  int64 latest_us, int64 now_us,
 							  int64 *not_before_us);
+extern void AigovThrottleCharge(const char *provider,
+								const char *workload_class,
+								int64 charge_tokens, int64 now_us);
 extern int	AigovThrottleCopyAll(const AigovKeyCopy *keys, int nkeys,
 								 int64 now_us, AigovThrottleCopy **out);
 extern const AigovThrottleCopy *AigovThrottleFindKey(const AigovThrottleCopy *copies,

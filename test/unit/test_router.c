@@ -996,6 +996,8 @@ simulate(const SimConfig *cfg, SimResult *res)
 				next_try = at;
 				break;
 			}
+			if (cfg->use_throttle)
+				aigov_throttle_charge(&th, AIGOV_THROTTLE_INTERACTIVE, est, t);
 			f = &flight[nflight++];
 			aigov_router_reserve(&keys[c], est, t, &f->ticket);
 			f->key = c;

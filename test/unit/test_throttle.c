@@ -99,6 +99,7 @@ loop_run(Loop *lp, int64_t us)
 						lp->waited_interactive++;
 					break;
 				}
+				aigov_throttle_charge(&lp->th, c, 0, lp->t);
 				if (aigov_bucket_try_take(&lp->b, 1, lp->t, &nb) !=
 					AIGOV_BUCKET_OK)
 					lp->refused++;
@@ -176,6 +177,7 @@ test_below_knee_disengaged(void **state)
 											  5000, T0 + i, &nb),
 						 AIGOV_THROTTLE_OK);
 		assert_int_equal(nb, T0 + i);
+		aigov_throttle_charge(&th, AIGOV_THROTTLE_BATCH, 5000, T0 + i);
 	}
 	assert_false(th.engaged);
 	assert_int_equal(aigov_throttle_level_ppm(&th), 0);
@@ -210,6 +212,11 @@ test_proportional_and_spacing(void **state)
 	/* one request of 600/min at that share: 100 ms / 0.5333 */
 	assert_int_equal(aigov_throttle_admit(&th, &l, AIGOV_THROTTLE_INTERACTIVE,
 										  0, T0, &nb), AIGOV_THROTTLE_OK);
+	/* not charged (the job found no key): the next one may go */
+	assert_int_equal(aigov_throttle_admit(&th, &l, AIGOV_THROTTLE_INTERACTIVE,
+										  0, T0, &nb), AIGOV_THROTTLE_OK);
+	aigov_throttle_charge(&th, AIGOV_THROTTLE_INTERACTIVE, 0, T0);
+	assert_int_equal(th.cls[AIGOV_THROTTLE_INTERACTIVE].released, 1);
 	assert_int_equal(aigov_throttle_admit(&th, &l, AIGOV_THROTTLE_INTERACTIVE,
 										  0, T0, &nb), AIGOV_THROTTLE_WAIT);
 	assert_in_range(nb - T0, 187400, 187600);
@@ -385,6 +392,31 @@ test_class_ordering(void **state)
 	assert_int_equal(aigov_throttle_level_ppm(&lp.th), 0);
 }
 
+/*
+ * With no interactive work seen, background and batch still leave the
+ * interactive reserve free; interactive may use the whole output.
+ */
+static void
+test_interactive_reserve(void **state)
+{
+	AigovThrottle th;
+	AigovThrottleLoad l = {.req_used = 426, .req_limit = 600};
+
+	(void) state;
+	aigov_throttle_init(&th, 70);
+	aigov_throttle_update(&th, &l, T0);
+	assert_true(th.engaged);
+	assert_int_equal(aigov_throttle_share_ppm(&th, AIGOV_THROTTLE_INTERACTIVE),
+					 th.rate_ppm);
+	assert_int_equal(aigov_throttle_share_ppm(&th, AIGOV_THROTTLE_BACKGROUND),
+					 th.rate_ppm - AIGOV_THROTTLE_INTERACTIVE_RESERVE_PPM);
+	assert_int_equal(aigov_throttle_share_ppm(&th, AIGOV_THROTTLE_BATCH),
+					 th.rate_ppm - AIGOV_THROTTLE_INTERACTIVE_RESERVE_PPM);
+	assert_int_equal(aigov_throttle_level_ppm(&th),
+					 AIGOV_THROTTLE_PPM - th.rate_ppm +
+					 AIGOV_THROTTLE_INTERACTIVE_RESERVE_PPM);
+}
+
 /* A clock that steps back parks no class for longer than one period. */
 static void
 test_clock_backwards(void **state)
@@ -397,6 +429,7 @@ test_clock_backwards(void **state)
 	aigov_throttle_init(&th, 70);
 	(void) aigov_throttle_admit(&th, &l, AIGOV_THROTTLE_BATCH, 0,
 								T0 + 3600 * SEC_US, &nb);
+	aigov_throttle_charge(&th, AIGOV_THROTTLE_BATCH, 0, T0 + 3600 * SEC_US);
 	assert_int_equal(aigov_throttle_admit(&th, &l, AIGOV_THROTTLE_BATCH, 0, T0,
 										  &nb), AIGOV_THROTTLE_WAIT);
 	assert_true(nb <= T0 + MIN_US + AIGOV_THROTTLE_SPREAD_US);
@@ -415,6 +448,7 @@ main(void)
 		cmocka_unit_test(test_anti_windup_overload),
 		cmocka_unit_test(test_integral_rejects_other_client),
 		cmocka_unit_test(test_class_ordering),
+		cmocka_unit_test(test_interactive_reserve),
 		cmocka_unit_test(test_clock_backwards),
 	};
 
