@@ -218,6 +218,7 @@ route_job(AigovJob *job, int64 now_us, AigovCachedKey **chosen,
 	Candidates	c;
 	int			pick;
 	int64		earliest;
+	int64		throttled_until;
 	AigovRouterStatus rs;
 
 	*key_free_at = INT64_MAX;
@@ -230,8 +231,11 @@ route_job(AigovJob *job, int64 now_us, AigovCachedKey **chosen,
 	if (!AigovThrottleGate(c.key, c.state, c.n, job->workload_class,
 						   job->charge_tokens,
 						   job->deadline != 0 ? AigovToUnixUs(job->deadline) : INT64_MAX,
-						   now_us, wait_until))
+						   now_us, &throttled_until))
+	{
+		*wait_until = throttled_until;
 		return ROUTE_THROTTLED;
+	}
 
 	for (int attempt = 0; attempt < 3; attempt++)
 	{
