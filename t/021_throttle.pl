@@ -6,7 +6,8 @@
 # queue (never failing them, never a provider 429) so that interactive
 # jobs go out without waiting behind them; the throttle level seen in
 # aigov.provider_health rises while it works and comes back to 0 once the
-# demand stops.  Runs in about 25 s: a small key, a short flood.
+# demand stops.  A small key and a short flood keep it to about 25 s on an
+# idle machine.
 use strict;
 use warnings FATAL => 'all';
 use FindBin;
@@ -21,7 +22,7 @@ use Time::HiRes qw(time usleep);
 my $rpm = 120;					# the key's hidden limit: 2 requests/s
 my $batch_jobs = 150;			# more than the key allows in the test
 my $interactive_gap_s = 1.0;	# one interactive job a second: half the key
-my $flood_s = 12;				# how long interactive jobs keep coming
+my $flood_s = 8;				# how long interactive jobs keep coming
 
 my $emu = start_emulator({
 	models => [ { name => 'gpt-test', provider => 'openai', max_output_tokens => 4096 } ],
@@ -53,8 +54,19 @@ sub health_level
 		"SELECT COALESCE(throttle_level, 0) FROM aigov.provider_health WHERE provider = 'openai'");
 }
 
-# The flood: the batch backlog at once, then interactive jobs one by one.
+# The flood: the batch backlog at once; it fills the key past the knee
+# (the bucket starts full, so the first 70% go out as fast as the key's
+# pacer allows), then interactive jobs arrive one by one.
 enqueue($batch_jobs, 'batch', 'b');
+my $engaged = 'f';
+my $t_wait = time() + 20;
+while ($engaged ne 't' && time() < $t_wait)
+{
+	usleep(100_000);
+	$engaged = $node->safe_psql('postgres', q{
+SELECT COALESCE(bool_or(engaged), false) FROM aigov.throttle_state() WHERE provider = 'openai'});
+}
+is($engaged, 't', 'the batch backlog engaged the throttle');
 my $max_level = 0;
 my $t_end = time() + $flood_s;
 my $i = 0;
@@ -82,15 +94,15 @@ cmp_ok($held{interactive}, '<=', 2,
 cmp_ok($max_level, '>', 0, "provider_health.throttle_level rose ($max_level)");
 
 # Interactive jobs did not wait behind the batch backlog: each went out
-# within two of the key's request intervals (1 s here), not after the
-# minutes the backlog needs.
+# within four of the key's request intervals (2 s here), not after the
+# minute and more the backlog needs at the key's rate.
 my $waits = $node->safe_psql('postgres', q{
 SELECT string_agg(round(extract(epoch FROM a.started_at - r.created_at)::numeric, 2)::text, ' ' ORDER BY r.id)
   FROM aigov.attempts a JOIN aigov.requests r ON r.id = a.job_id
  WHERE r.workload_class = 'interactive' AND a.attempt = 1});
 note "interactive queue waits (s): $waits";
 my ($wait) = sort { $b <=> $a } split / /, $waits;
-cmp_ok($wait, '<', 2 * 60 / $rpm, "interactive jobs waited at most ${wait}s");
+cmp_ok($wait, '<', 4 * 60 / $rpm, "interactive jobs waited at most ${wait}s");
 
 my $failed = $node->safe_psql('postgres',
 	"SELECT count(*) FROM aigov.requests WHERE state IN ('failed', 'expired')");
