@@ -1,8 +1,8 @@
 # t/021_throttle.pl: the provider throttle (layer 3) at work.
 #
-# One emulator key of $rpm requests a minute, configured in aigov.keys.  A backlog of batch jobs fills the key past
-# aigov.throttle_start_pct while interactive jobs keep arriving at about
-# half the key's rate.  The throttle must hold the batch jobs back in the
+# One emulator key of $rpm requests a minute, configured in aigov.keys.
+# A backlog of batch jobs fills the key past aigov.throttle_start_pct,
+# then interactive jobs keep arriving at about half the key's rate.  The throttle must hold the batch jobs back in the
 # queue (never failing them, never a provider 429) so that interactive
 # jobs go out without waiting behind them; the throttle level seen in
 # aigov.provider_health rises while it works and comes back to 0 once the
