@@ -116,33 +116,44 @@ scenario_stop() {
 	rm -rf "$AIGOV_TMP/data"
 }
 
-# run_demand SECONDS: PER_SEC jobs inserted at the start of every second;
-# the throttle sampled every second into $SC_DIR/samples.csv
-# (t, utilisation %, controller output %, level, engaged).  Sets T0.
+# run_demand SECONDS: PER_SEC jobs a second, from one psql session: each
+# round inserts what the schedule owes by then, so a slow round (a loaded
+# machine) delays jobs but never drops them.  The throttle is sampled
+# about every second into $SC_DIR/samples.csv (seconds since T0,
+# utilisation %, controller output %, level, engaged) from another
+# session.  Sets T0.
 run_demand() {
 	local secs=$1
 	T0=$(bq -c "SELECT extract(epoch FROM clock_timestamp())")
 	(
-		for ((i = 0; i < secs; i++)); do
-			bq -c "INSERT INTO aigov.requests (tenant_id, body)
+		sent=0
+		while :; do
+			now=$EPOCHREALTIME
+			owed=$(awk -v t0="$T0" -v now="$now" -v r="$PER_SEC" -v s="$secs" 'BEGIN {
+				e = now - t0; if (e > s) e = s; printf "%d", (int(e) + 1) * r }')
+			[ "$owed" -gt "$sent" ] && echo "INSERT INTO aigov.requests (tenant_id, body)
 SELECT 't1', jsonb_build_object('model', 'gpt-4o-mini', 'max_tokens', 16,
-	'messages', jsonb_build_array(jsonb_build_object('role', 'user', 'content', 'job $i.' || g)))
-  FROM generate_series(1, $PER_SEC) g" || exit 1
-			sleep "$(awk -v t0="$T0" -v i="$i" -v now="$EPOCHREALTIME" 'BEGIN {d = t0 + i + 1 - now; print (d > 0 ? d : 0)}')"
+	'messages', jsonb_build_array(jsonb_build_object('role', 'user', 'content', 'job ' || g)))
+  FROM generate_series($((sent + 1)), $owed) g;"
+			sent=$owed
+			awk -v t0="$T0" -v now="$now" -v s="$secs" 'BEGIN {exit !(now - t0 >= s)}' && break
+			sleep "$(awk -v t0="$T0" -v now="$EPOCHREALTIME" 'BEGIN {d = 1 - (now - t0) % 1; print d}')"
 		done
-	) &
+	) | bq >/dev/null &
 	LOAD_PID=$!
 	(
 		while :; do
-			bq -F, -c "SELECT round((extract(epoch FROM clock_timestamp()) - $T0)::numeric, 1),
+			echo "SELECT round((extract(epoch FROM clock_timestamp()) - $T0)::numeric, 1),
 	round(utilisation_pct::numeric, 1), round(rate_pct::numeric, 1), round(throttle_level::numeric, 3), engaged::int
-  FROM aigov.throttle_state() WHERE workload_class = 'interactive'" 2>/dev/null
+  FROM aigov.throttle_state() WHERE workload_class = 'interactive';"
 			sleep 1
 		done
-	) >"$SC_DIR/samples.csv" &
+	) | bq -F, >"$SC_DIR/samples.csv" 2>/dev/null &
 	SAMPLER_PID=$!
 	wait "$LOAD_PID"
 	LOAD_PID=
+	# let the last jobs of the schedule go out
+	sleep 5
 	kill "$SAMPLER_PID" 2>/dev/null
 	wait "$SAMPLER_PID" 2>/dev/null
 	SAMPLER_PID=
