@@ -18,10 +18,13 @@
 #
 #	  Each second the throttle's state (aigov.throttle_state()) is sampled;
 #	  gnuplot draws the step response of the smoothing run: sends per
-#	  second against the demand and the refill rate, and the utilisation,
-#	  the controller's output and the throttle level against the knee.
+#	  second against the demand and the refill rate, and the utilisation
+#	  and the controller's output against the knee (the samples also
+#	  hold the throttle level and whether it is engaged).
 #
 # Usage: bench/throttle.sh [smoothing] [unknown]   (no argument: both)
+#        bench/throttle.sh --plot DIR CODE  (the plot again, from a kept
+#        run's DIR/sends.csv and DIR/samples.csv; AIGOV_KEEP_TMP=1 keeps)
 #
 # Environment (defaults in brackets):
 #	RPM [600]            the key's limit in the emulator
@@ -68,10 +71,17 @@ PLOT_DIR=${PLOT_DIR:-$AIGOV_ROOT/docs/img}
 PER_SEC=$(awk -v r="$RPM" -v x="$DEMAND_X" 'BEGIN {printf "%d", r / 60 * x + 0.5}')
 
 SCENARIOS=("$@")
+# --plot DIR CODE: draw the step response again from a kept run's
+# sends.csv and samples.csv (no build, no cluster).
+if [ "${1:-}" = --plot ]; then
+	PLOT_FROM=${2:?usage: $0 --plot DIR CODE}
+	BENCH_CODE=${3:-?}
+	SCENARIOS=(replot)
+fi
 [ ${#SCENARIOS[@]} -eq 0 ] && SCENARIOS=(smoothing unknown)
 for s in "${SCENARIOS[@]}"; do
 	case $s in
-	smoothing | unknown) ;;
+	smoothing | unknown | replot) ;;
 	*)
 		echo "usage: $0 [smoothing] [unknown]" >&2
 		exit 2
@@ -79,8 +89,10 @@ for s in "${SCENARIOS[@]}"; do
 	esac
 done
 
-bench_prepare || exit 1
-bench_log "load average at start: $START_LOAD; $PER_SEC jobs/s against $RPM RPM"
+if [ "${SCENARIOS[0]}" != replot ]; then
+	bench_prepare || exit 1
+	bench_log "load average at start: $START_LOAD; $PER_SEC jobs/s against $RPM RPM"
+fi
 
 # scenario_start NAME FAULTS LIMIT: fresh emulator and cluster, one key.
 scenario_start() {
@@ -141,8 +153,9 @@ SELECT 't1', jsonb_build_object('model', 'gpt-4o-mini', 'max_tokens', 16,
 		done
 	) | bq >/dev/null &
 	LOAD_PID=$!
+	rm -f "$SC_DIR/stop"
 	(
-		while :; do
+		while [ ! -e "$SC_DIR/stop" ]; do
 			echo "SELECT round((extract(epoch FROM clock_timestamp()) - $T0)::numeric, 1),
 	round(utilisation_pct::numeric, 1), round(rate_pct::numeric, 1), round(throttle_level::numeric, 3), engaged::int
   FROM aigov.throttle_state() WHERE workload_class = 'interactive';"
@@ -152,9 +165,10 @@ SELECT 't1', jsonb_build_object('model', 'gpt-4o-mini', 'max_tokens', 16,
 	SAMPLER_PID=$!
 	wait "$LOAD_PID"
 	LOAD_PID=
-	# let the last jobs of the schedule go out
+	# let the last jobs of the schedule go out; the sampler's loop ends
+	# (killing its psql's shell would wait for the psql first)
 	sleep 5
-	kill "$SAMPLER_PID" 2>/dev/null
+	touch "$SC_DIR/stop"
 	wait "$SAMPLER_PID" 2>/dev/null
 	SAMPLER_PID=
 	emu_get stats >"$SC_DIR/stats.json"
@@ -162,7 +176,8 @@ SELECT 't1', jsonb_build_object('model', 'gpt-4o-mini', 'max_tokens', 16,
 	bq -F, <<SQL >"$SC_DIR/sends.csv"
 SELECT s, count(a.started_at), count(*) FILTER (WHERE a.error_class LIKE 'rate_limit%')
   FROM generate_series(0, $secs - 1) s
-  LEFT JOIN aigov.attempts a
+  LEFT JOIN (SELECT started_at, error_class FROM aigov.attempts
+			 UNION ALL SELECT started_at, error_class FROM aigov.attempts_history) a
 	ON floor(extract(epoch FROM a.started_at) - $T0) = s
  GROUP BY s ORDER BY s
 SQL
@@ -220,11 +235,12 @@ unknown() {
 plot_smoothing() {
 	mkdir -p "$PLOT_DIR"
 	gnuplot <<GP || bench_log "gnuplot failed"
-set terminal pngcairo size 1000,700 font ",10"
+set terminal pngcairo size 1000,700 font ",10" noenhanced
 set output "$PLOT_DIR/throttle-step.png"
 set datafile separator ","
 set multiplot layout 2,1 title "Step to ${DEMAND_X}x demand on one key of $RPM RPM (aigov $BENCH_CODE)"
 set xlabel "seconds since the step"
+set xrange [0:$((SMOOTH_MIN * 60 + 20))]
 set ylabel "requests per second"
 set key top right
 set grid
@@ -235,12 +251,14 @@ set ylabel "percent"
 set yrange [0:110]
 plot "$SC_DIR/samples.csv" using 1:2 with lines title "aggregate utilisation", \
 	"" using 1:3 with lines title "controller output (rate, % of refill)", \
-	"" using 1:(\$4 * 100) with lines title "throttle level x 100", \
 	70 with lines dt 2 title "knee (aigov.throttle_start_pct)"
 unset multiplot
 GP
-	cp "$SC_DIR/sends.csv" "$AIGOV_TMP/smoothing-sends.csv"
-	cp "$SC_DIR/samples.csv" "$AIGOV_TMP/smoothing-samples.csv"
+}
+
+replot() {
+	SC_DIR=$PLOT_FROM
+	plot_smoothing
 }
 
 for s in "${SCENARIOS[@]}"; do
@@ -250,6 +268,7 @@ for s in "${SCENARIOS[@]}"; do
 		scenario_stop
 	}
 done
+[ "${SCENARIOS[0]}" = replot ] && exit 0
 
 echo "aigov $BENCH_CODE, load average at start $START_LOAD, at end $(bench_loadavg)"
 bench_row scenario load "requests (emulator)" "429s (emulator)" "429s per 1,000 / after convergence" \
