@@ -190,7 +190,7 @@ rate_stats() {
 		END {m = s / n; printf "%d / %.2f / %.2f", p, m, p / m}' "$SC_DIR/sends.csv"
 }
 
-emu_req() { bq -v doc="$(cat "$SC_DIR/stats.json")" -c "SELECT (:'doc')::jsonb #>> '{keys,k1,$1}'"; }
+emu_req() { bq -v doc="$(cat "$SC_DIR/stats.json")" <<<"SELECT (:'doc')::jsonb #>> '{keys,k1,$1}'"; }
 
 RESULTS=()
 
@@ -212,10 +212,12 @@ unknown() {
 	local secs=$((UNKNOWN_MIN * 60)) conv res
 	scenario_start unknown '{"no_ratelimit_headers": true}' NULL || return 1
 	run_demand "$secs" || return 1
-	# first second from which the sends of the next 30 s reach 85% of RPM
+	# the bucket starts full, so the limit is found at the first 429: the
+	# first second from then on from which the sends of the next 30 s
+	# reach 85% of RPM
 	conv=$(awk -F, -v need="$(awk -v r="$RPM" 'BEGIN {print r / 60 * 0.85 * 30}')" '
-		{n[NR] = $2; s[NR] = $1} END {
-			for (i = 1; i + 29 <= NR; i++) {
+		{n[NR] = $2; s[NR] = $1; if ($3 > 0 && !f) f = NR} END {
+			for (i = (f ? f : 1); i + 29 <= NR; i++) {
 				t = 0; for (j = i; j < i + 30; j++) t += n[j]
 				if (t >= need) {print s[i]; exit}
 			}
