@@ -876,10 +876,20 @@ CREATE FUNCTION aigov.key_state()
 				   in_flight integer, in_flight_tokens bigint,
 				   breaker_state text, breaker_opened bigint,
 				   rate_limited_until timestamptz, rate_limited bigint,
-				   completed bigint, last_report_at timestamptz)
+				   completed bigint, last_report_at timestamptz,
+				   throttle_level double precision)
 	LANGUAGE c VOLATILE
 	AS 'MODULE_PATHNAME', 'aigov_key_state';
 COMMENT ON FUNCTION aigov.key_state() IS 'Live state of every key used since the server started, from shared memory (operators only)';
+
+CREATE FUNCTION aigov.throttle_state()
+	RETURNS TABLE (provider text, workload_class text, engaged boolean,
+				   utilisation_pct double precision, rate_pct double precision,
+				   share_pct double precision, release_rate_pct double precision,
+				   released bigint, held bigint, throttle_level double precision)
+	LANGUAGE c VOLATILE
+	AS 'MODULE_PATHNAME', 'aigov_throttle_state';
+COMMENT ON FUNCTION aigov.throttle_state() IS 'Live state of each provider throttle (layer 3) by workload class, from shared memory (operators only)';
 
 CREATE FUNCTION aigov.tenant_state()
 	RETURNS TABLE (tenant_id text,
@@ -975,7 +985,7 @@ SELECT p.provider, p.enabled,
 					(pg_catalog.now() OPERATOR(pg_catalog.-) interval '5 minutes')
 				 GROUP BY a.error_class) e) AS errors_5m,
 	   c.latency_p50_ms, c.latency_p99_ms,
-	   NULL::double precision AS throttle_level
+	   ks.throttle_level
   FROM aigov.providers p
   LEFT JOIN (SELECT k.provider, pg_catalog.count(*) AS keys,
 					pg_catalog.count(*) FILTER (WHERE s.breaker_state OPERATOR(pg_catalog.=) 'open') AS breakers_open,
@@ -986,7 +996,8 @@ SELECT p.provider, p.enabled,
 						OPERATOR(pg_catalog./) pg_catalog.sum(s.tpm_limit))::pg_catalog.numeric, 1) AS tpm_utilisation_pct,
 					pg_catalog.round((pg_catalog.sum(s.tpd_limit OPERATOR(pg_catalog.*) s.tpd_utilisation)
 						OPERATOR(pg_catalog./) pg_catalog.sum(s.tpd_limit))::pg_catalog.numeric, 1) AS tpd_utilisation_pct,
-					pg_catalog.sum(s.in_flight) AS in_flight
+					pg_catalog.sum(s.in_flight) AS in_flight,
+					pg_catalog.max(s.throttle_level) AS throttle_level
 			   FROM aigov.keys k
 			   LEFT JOIN aigov.key_state() s ON s.key_id OPERATOR(pg_catalog.=) k.key_id
 			  WHERE k.enabled

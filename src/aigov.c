@@ -22,6 +22,7 @@
 #include "quota.h"
 #include "retention.h"
 #include "secrets.h"
+#include "throttle_gate.h"
 
 PG_MODULE_MAGIC;
 
@@ -49,6 +50,7 @@ _PG_init(void)
 
 	AigovEnqueueInit();
 	AigovQuotaDefineGucs();
+	AigovThrottleDefineGucs();
 	AigovSecretsDefineGucs();
 	AigovEgressDefineGucs();
 	AigovRetentionDefineGucs();

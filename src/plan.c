@@ -28,6 +28,7 @@
 #include "pgutil.h"
 #include "plan.h"
 #include "protocol.h"
+#include "throttle_gate.h"
 
 /* How far ahead a job may book a key's slot. */
 #define AIGOV_BOOK_HORIZON_US	INT64CONST(200000)
@@ -36,6 +37,7 @@ typedef enum RouteResult
 {
 	ROUTE_OK,
 	ROUTE_WAIT,					/* every candidate is exhausted for now */
+	ROUTE_THROTTLED,			/* the provider's throttle holds it back */
 	ROUTE_NONE					/* no enabled key serves the job */
 } RouteResult;
 
@@ -216,6 +218,7 @@ route_job(AigovJob *job, int64 now_us, AigovCachedKey **chosen,
 	Candidates	c;
 	int			pick;
 	int64		earliest;
+	int64		throttled_until;
 	AigovRouterStatus rs;
 
 	*key_free_at = INT64_MAX;
@@ -225,6 +228,14 @@ route_job(AigovJob *job, int64 now_us, AigovCachedKey **chosen,
 	if (c.n == 0)
 		return ROUTE_NONE;
 	job->charge_tokens = job_charge(job, &c);
+	if (!AigovThrottleGate(c.key, c.state, c.n, job->workload_class,
+						   job->charge_tokens,
+						   job->deadline != 0 ? AigovToUnixUs(job->deadline) : INT64_MAX,
+						   now_us, &throttled_until))
+	{
+		*wait_until = throttled_until;
+		return ROUTE_THROTTLED;
+	}
 
 	for (int attempt = 0; attempt < 3; attempt++)
 	{
@@ -253,6 +264,8 @@ route_job(AigovJob *job, int64 now_us, AigovCachedKey **chosen,
 		if (AigovKeyReserve(c.key[pick]->shared, job->charge_tokens, now_us,
 							&job->ticket, &c.state[pick]))
 		{
+			AigovThrottleCharge(c.key[pick]->provider, job->workload_class,
+								job->charge_tokens, now_us);
 			*chosen = c.key[pick];
 			return ROUTE_OK;
 		}
@@ -374,6 +387,12 @@ route_or_defer(AigovJob *job, int64 now_us, AigovPlanCycle *cycle)
 			return false;
 		case ROUTE_WAIT:
 			defer_for_key(job, now_us, wait_until, key_free_at, booked, cycle);
+			return false;
+		case ROUTE_THROTTLED:
+			/* waits in the queue; not a failure, not a provider 429 */
+			AigovCompleteWithoutCall(job, "queued", AigovFromUnixUs(wait_until),
+									 NULL, NULL);
+			cycle->next_due = Min(cycle->next_due, AigovFromUnixUs(wait_until));
 			return false;
 		case ROUTE_OK:
 			break;

@@ -25,6 +25,7 @@
 #include "fairq.h"
 #include "quota.h"
 #include "shmem.h"
+#include "throttle_gate.h"
 
 AigovShared *AigovState = NULL;
 
@@ -48,16 +49,17 @@ aigov_shmem_request(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-	RequestAddinShmemSpace(add_size(add_size(add_size(aigov_state_size(),
-													  AigovQuotaShmemSize()),
-											 AigovFairShmemSize()),
-									AigovAlertsShmemSize()));
+	RequestAddinShmemSpace(add_size(add_size(add_size(add_size(aigov_state_size(),
+															   AigovQuotaShmemSize()),
+													  AigovFairShmemSize()),
+											 AigovAlertsShmemSize()),
+									AigovThrottleShmemSize()));
 
 	/*
 	 * 0: worker slots; 1: tenant table; 2: key table; 3: fair queues; 4:
-	 * alert levels
+	 * alert levels; 5: provider throttles
 	 */
-	RequestNamedLWLockTranche("aigov", 5);
+	RequestNamedLWLockTranche("aigov", 6);
 }
 
 static void
@@ -88,6 +90,7 @@ aigov_shmem_startup(void)
 	AigovQuotaShmemInit();
 	AigovFairShmemInit();
 	AigovAlertsShmemInit();
+	AigovThrottleShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 

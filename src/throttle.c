@@ -1,24 +1,37 @@
 /*-------------------------------------------------------------------------
  * throttle.c
- *	  Adaptive throttle: a static pacing law over a provider's aggregate
- *	  bucket fill.
+ *	  Adaptive throttle: a PI controller over a provider's aggregate bucket
+ *	  fill, and the per-class pacers it drives.
  *
- * The controlled quantity is the fill of the provider's buckets (the sum of
- * its keys' shadow buckets).  A bucket already integrates the difference
- * between what we send and what it refills, so a proportional law on its
- * fill is enough to drive it back to the knee without steady-state error;
- * an integral term would add a second integrator (overshoot, wind-up while
- * the demand is below the limit) and a derivative term would amplify the
- * step changes that header corrections cause.  Hence:
+ * The controlled quantity is u, the fill of the provider's minute buckets
+ * (the worse of requests and tokens, summed over its keys' shadows).  The
+ * output is r, the rate at which jobs may be released, as a share of the
+ * provider's refill rate.  Each update, with e = (knee - u) / (1 - knee)
+ * clamped to [-1, 1]:
  *
- *	  u <= knee:  share = 1                (no shaping; keys pace themselves)
- *	  u >  knee:  share = 1 - (1 - floor) * s^2,  s = (u - knee) / (1 - knee)
+ *	  I <- clamp(I + e * dt / Ti, r_min, 1)   unless the output is pinned
+ *											  at r_min and e < 0
+ *	  r  = clamp(I + Kp * e, r_min, 1)
  *
- * u is utilisation (used / limit, the worse of the two axes), share the
- * fraction of the aggregate refill rate that may be dispatched.  The
- * quadratic starts with zero slope at the knee (no kink, so no chatter
- * around it) and reaches `floor` when the buckets are empty.  Above the
- * knee, dispatches are spaced cost / (share * rate) apart, with no burst.
+ * Anti-windup: a provider quota is a token bucket, so "unused rate" is
+ * already stored in the bucket; an integral that kept growing while the
+ * demand stayed below the limit would add a second store of credit and
+ * release it as a burst the moment demand rose.  Hence I never exceeds 1
+ * (never more than the refill rate once engaged), never goes below r_min,
+ * and stops integrating while the output is pinned at the floor (where the
+ * proportional term alone already brakes as hard as allowed).
+ *
+ * The controller is engaged while u is above the knee or I has not come
+ * back to 1; disengaged, nothing is paced (the keys' own pacers shape the
+ * traffic).  Engaged, each workload class has a pacer (GCRA): interactive
+ * work may use r; background what interactive leaves of r (counting
+ * interactive as at least a small reserve, so an interactive job finds
+ * room on the keys); batch what both leave; background and batch never
+ * below a small floor.  Each
+ * class's release rate is measured (exponential average) to make that
+ * split.  A job that may not go now gets a retry time: the pacer's next
+ * slot, spread one interval apart per waiting job so they do not come
+ * back as a herd.
  *
  * Integer only (parts per million); the caller holds the provider lock.
  *
@@ -28,29 +41,62 @@
  */
 #include "throttle.h"
 
+#include <string.h>
+
 #include "bucket.h"
 
 #define PPM		AIGOV_THROTTLE_PPM
 
+static const char *const class_names[AIGOV_THROTTLE_NCLASSES] = {
+	"interactive", "background", "batch"
+};
+
 static int64_t
-clamp_pct(int32_t pct, int32_t lo, int32_t hi)
+clamp64(int64_t v, int64_t lo, int64_t hi)
 {
-	return pct < lo ? lo : pct > hi ? hi : pct;
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* a * b / c for a of either sign, b and c positive; rounds toward zero. */
+static int64_t
+signed_muldiv(int64_t a, int64_t b, int64_t c)
+{
+	if (a < 0)
+		return -aigov_bucket_muldiv(-a, b, c, false);
+	return aigov_bucket_muldiv(a, b, c, false);
+}
+
+static void
+reset_pacers(AigovThrottle *th, int64_t now_us)
+{
+	for (int c = 0; c < AIGOV_THROTTLE_NCLASSES; c++)
+	{
+		th->cls[c].tat_us = now_us;
+		th->cls[c].spread_us = now_us;
+	}
 }
 
 /*
  * aigov_throttle_init
- *		Set up a throttle with no pending spacing.  knee_pct is clamped to
- *		[0, 99], floor_pct to [1, 100].
+ *		A disengaged throttle: full rate, nothing measured yet.
  */
 void
-aigov_throttle_init(AigovThrottle *th, int32_t knee_pct, int32_t floor_pct)
+aigov_throttle_init(AigovThrottle *th, int32_t knee_pct)
 {
-	th->knee_pct = (int32_t) clamp_pct(knee_pct, 0, 99);
-	th->floor_pct = (int32_t) clamp_pct(floor_pct, 1, 100);
+	memset(th, 0, sizeof(*th));
+	aigov_throttle_set_knee(th, knee_pct);
 	th->period_us = AIGOV_USECS_PER_MINUTE;
-	th->req_tat_us = INT64_MIN;
-	th->tok_tat_us = INT64_MIN;
+	th->last_us = INT64_MIN;
+	th->integral_ppm = PPM;
+	th->rate_ppm = PPM;
+	reset_pacers(th, INT64_MIN);
+}
+
+/* knee_pct is clamped to [1, 99]. */
+void
+aigov_throttle_set_knee(AigovThrottle *th, int32_t knee_pct)
+{
+	th->knee_pct = (int32_t) clamp64(knee_pct, 1, 99);
 }
 
 void
@@ -85,151 +131,215 @@ aigov_throttle_load_ppm(const AigovThrottleLoad *load)
 }
 
 /*
- * aigov_throttle_fraction_ppm
- *		The controller law: share of the refill rate allowed at utilisation
- *		load_ppm.  Non-increasing in load_ppm, 1,000,000 up to the knee,
- *		floor_pct at and beyond 100%.
+ * aigov_throttle_class
+ *		The class of a workload class name; an unknown name (or NULL) is
+ *		interactive, the class that is held back last.
+ */
+AigovThrottleClassId
+aigov_throttle_class(const char *name)
+{
+	if (name != NULL)
+		for (int c = 0; c < AIGOV_THROTTLE_NCLASSES; c++)
+			if (strcmp(name, class_names[c]) == 0)
+				return (AigovThrottleClassId) c;
+	return AIGOV_THROTTLE_INTERACTIVE;
+}
+
+const char *
+aigov_throttle_class_name(AigovThrottleClassId cls)
+{
+	return class_names[clamp64(cls, 0, AIGOV_THROTTLE_NCLASSES - 1)];
+}
+
+/*
+ * aigov_throttle_update
+ *		One step of the PI rule for the load seen now (see the banner).
+ *		Steps are as long as the time since the last one, at most one
+ *		period; a clock that went back makes a step of zero.
+ */
+void
+aigov_throttle_update(AigovThrottle *th, const AigovThrottleLoad *load,
+					  int64_t now_us)
+{
+	int64_t		knee = (int64_t) th->knee_pct * 10000;
+	int64_t		dt = 0;
+	int64_t		e;
+	int64_t		p;
+	int64_t		out;
+
+	if (th->last_us != INT64_MIN && now_us > th->last_us)
+		dt = now_us - th->last_us > th->period_us ? th->period_us :
+			now_us - th->last_us;
+	if (th->last_us == INT64_MIN || now_us > th->last_us)
+		th->last_us = now_us;
+	for (int c = 0; c < AIGOV_THROTTLE_NCLASSES; c++)
+		th->cls[c].rate_ppm -= aigov_bucket_muldiv(th->cls[c].rate_ppm,
+												   dt < AIGOV_THROTTLE_RATE_TAU_US ? dt : AIGOV_THROTTLE_RATE_TAU_US,
+												   AIGOV_THROTTLE_RATE_TAU_US,
+												   false);
+
+	th->load_ppm = aigov_throttle_load_ppm(load);
+	th->req_limit = load->req_limit;
+	th->tok_limit = load->tok_limit;
+	if (load->req_limit <= 0 && load->tok_limit <= 0)
+	{
+		/* nothing known to control: the keys find their limits alone */
+		th->integral_ppm = PPM;
+		th->rate_ppm = PPM;
+		th->engaged = false;
+		return;
+	}
+
+	e = clamp64(signed_muldiv(knee - th->load_ppm, PPM, PPM - knee), -PPM, PPM);
+	p = signed_muldiv(e, AIGOV_THROTTLE_KP_PPM, PPM);
+	out = th->integral_ppm + p;
+
+	/*
+	 * Anti-windup: no integration while the output is pinned at the floor and
+	 * the error pushes it further down; the clamp keeps the integral within
+	 * the output's range, so it never stores credit above 1.
+	 */
+	if (!(out <= AIGOV_THROTTLE_MIN_RATE_PPM && e < 0))
+		th->integral_ppm += signed_muldiv(e, dt, AIGOV_THROTTLE_TI_US);
+	th->integral_ppm = clamp64(th->integral_ppm, AIGOV_THROTTLE_MIN_RATE_PPM, PPM);
+	th->rate_ppm = clamp64(th->integral_ppm + p, AIGOV_THROTTLE_MIN_RATE_PPM, PPM);
+
+	if (th->load_ppm > knee || th->integral_ppm < PPM)
+	{
+		if (!th->engaged)
+			reset_pacers(th, now_us);
+		th->engaged = true;
+	}
+	else if (th->engaged)
+	{
+		th->engaged = false;
+		reset_pacers(th, now_us);
+	}
+}
+
+/*
+ * aigov_throttle_share_ppm
+ *		The release rate a class may use now, ppm of the provider's refill
+ *		rate: interactive the controller's output; background what
+ *		interactive leaves of it, counting interactive as at least
+ *		AIGOV_THROTTLE_INTERACTIVE_RESERVE_PPM so that an interactive job
+ *		arriving finds the keys with room; batch what both leave.
+ *		Background and batch never get less than
+ *		AIGOV_THROTTLE_MIN_CLASS_PPM.  PPM when disengaged.
  */
 int64_t
-aigov_throttle_fraction_ppm(int64_t load_ppm, int32_t knee_pct,
-							int32_t floor_pct)
+aigov_throttle_share_ppm(const AigovThrottle *th, AigovThrottleClassId cls)
 {
-	int64_t		knee = clamp_pct(knee_pct, 0, 99) * 10000;
-	int64_t		floor = clamp_pct(floor_pct, 1, 100) * 10000;
-	int64_t		s;
-	int64_t		s2;
+	int64_t		left = th->rate_ppm;
+	int64_t		inter = th->cls[AIGOV_THROTTLE_INTERACTIVE].rate_ppm;
 
-	if (load_ppm <= knee)
+	if (!th->engaged)
 		return PPM;
-	s = load_ppm >= PPM ? PPM :
-		aigov_bucket_muldiv(load_ppm - knee, PPM, PPM - knee, false);
-	s2 = aigov_bucket_muldiv(s, s, PPM, false);
-	return PPM - aigov_bucket_muldiv(PPM - floor, s2, PPM, false);
-}
-
-/* Spacing one axis needs for `cost` at `share` of `limit` per period. */
-static int64_t
-axis_interval(int64_t cost, int64_t limit, int64_t period_us, int64_t share)
-{
-	if (limit <= 0 || cost <= 0)
-		return 0;
-	return aigov_bucket_muldiv(aigov_bucket_muldiv(cost, period_us, limit,
-												   true),
-							   PPM, share, true);
+	if (cls == AIGOV_THROTTLE_INTERACTIVE)
+		return left;
+	left -= inter > AIGOV_THROTTLE_INTERACTIVE_RESERVE_PPM ? inter :
+		AIGOV_THROTTLE_INTERACTIVE_RESERVE_PPM;
+	for (int c = AIGOV_THROTTLE_BACKGROUND; c < (int) cls && c < AIGOV_THROTTLE_NCLASSES; c++)
+		left -= th->cls[c].rate_ppm;
+	return clamp64(left, AIGOV_THROTTLE_MIN_CLASS_PPM, th->rate_ppm);
 }
 
 /*
- * aigov_throttle_interval_us
- *		How long a dispatch of est_tokens holds the provider back at the
- *		current load: 0 at or below the knee.
+ * aigov_throttle_level_ppm
+ *		How hard the provider is held back: the share of the refill rate
+ *		that batch work, the first to be slowed, may not use.  0 when
+ *		disengaged.
  */
 int64_t
-aigov_throttle_interval_us(const AigovThrottle *th,
-						   const AigovThrottleLoad *load, int64_t est_tokens)
+aigov_throttle_level_ppm(const AigovThrottle *th)
 {
-	int64_t		share = aigov_throttle_fraction_ppm(aigov_throttle_load_ppm(load),
-													th->knee_pct,
-													th->floor_pct);
-	int64_t		r;
-	int64_t		t;
-
-	if (share >= PPM)
+	if (!th->engaged)
 		return 0;
-	r = axis_interval(1, load->req_limit, th->period_us, share);
-	t = axis_interval(est_tokens, load->tok_limit, th->period_us, share);
-	return r > t ? r : t;
+	return PPM - aigov_throttle_share_ppm(th, AIGOV_THROTTLE_BATCH);
+}
+
+/* A job's cost as a share of the binding axis's limit, ppm. */
+static int64_t
+cost_ppm(const AigovThrottle *th, int64_t est_tokens)
+{
+	int64_t		r = th->req_limit > 0 ?
+		aigov_bucket_muldiv(1, PPM, th->req_limit, true) : 0;
+	int64_t		t = th->tok_limit > 0 && est_tokens > 0 ?
+		aigov_bucket_muldiv(est_tokens, PPM, th->tok_limit, true) : 0;
+
+	return clamp64(r > t ? r : t, 0, 100 * PPM);
+}
+
+/* How far apart the class's pacer spaces jobs of est_tokens now. */
+static int64_t
+class_interval(const AigovThrottle *th, AigovThrottleClassId cls,
+			   int64_t est_tokens)
+{
+	if (!th->engaged)
+		return 0;
+	return aigov_bucket_muldiv(cost_ppm(th, est_tokens), th->period_us,
+							   aigov_throttle_share_ppm(th, cls), true);
+}
+
+static AigovThrottleClass *
+class_of(AigovThrottle *th, AigovThrottleClassId cls)
+{
+	return &th->cls[clamp64(cls, 0, AIGOV_THROTTLE_NCLASSES - 1)];
 }
 
 /*
- * Longest wait a pending spacing may still impose: one full-cost interval
- * at the floor share.  Anything beyond is a clock that went backwards and
- * is cut, so a clock step never parks a provider.
- */
-static int64_t
-max_pending(const AigovThrottle *th)
-{
-	return aigov_bucket_muldiv(th->period_us, 100, th->floor_pct, true);
-}
-
-static int64_t
-pending_until(const AigovThrottle *th, int64_t tat, int64_t now_us)
-{
-	int64_t		cap = max_pending(th);
-
-	if (tat <= now_us)
-		return now_us;
-	if (now_us > INT64_MAX - cap || tat - now_us > cap)
-		return now_us > INT64_MAX - cap ? INT64_MAX : now_us + cap;
-	return tat;
-}
-
-/*
- * aigov_throttle_check
- *		May a job of est_tokens be dispatched to this provider now?
- *		Changes nothing.
- *
- * At or below the knee always OK.  Above it, OK once the spacing left by
- * the previous dispatch has elapsed; otherwise WAIT with *not_before_us.
+ * aigov_throttle_admit
+ *		Updates the controller with the load seen now and decides whether a
+ *		job of class cls and est_tokens may be released.  Charges nothing:
+ *		the caller calls aigov_throttle_charge once the job is really sent
+ *		(a job that then finds no key is not counted).  On WAIT,
+ *		*not_before_us is when the job should ask again.
  */
 AigovThrottleStatus
-aigov_throttle_check(const AigovThrottle *th, const AigovThrottleLoad *load,
-					 int64_t est_tokens, int64_t now_us,
-					 int64_t *not_before_us)
+aigov_throttle_admit(AigovThrottle *th, const AigovThrottleLoad *load,
+					 AigovThrottleClassId cls, int64_t est_tokens,
+					 int64_t now_us, int64_t *not_before_us)
 {
-	int64_t		share = aigov_throttle_fraction_ppm(aigov_throttle_load_ppm(load),
-													th->knee_pct,
-													th->floor_pct);
-	int64_t		t = now_us;
-	int64_t		a;
+	AigovThrottleClass *pc = class_of(th, cls);
+	int64_t		interval;
+	int64_t		at;
 
-	(void) est_tokens;			/* the spacing is charged after a dispatch */
+	aigov_throttle_update(th, load, now_us);
 	*not_before_us = now_us;
-	if (share >= PPM)
+	if (!th->engaged || pc->tat_us <= now_us)
 		return AIGOV_THROTTLE_OK;
-	if (load->req_limit > 0)
-	{
-		a = pending_until(th, th->req_tat_us, now_us);
-		t = a > t ? a : t;
-	}
-	if (load->tok_limit > 0)
-	{
-		a = pending_until(th, th->tok_tat_us, now_us);
-		t = a > t ? a : t;
-	}
-	if (t <= now_us)
-		return AIGOV_THROTTLE_OK;
-	*not_before_us = t;
+
+	/* a pacer far ahead of the clock is a clock that went back: cut it */
+	if (pc->tat_us - now_us > th->period_us)
+		pc->tat_us = now_us + th->period_us;
+	interval = class_interval(th, cls, est_tokens);
+	at = pc->spread_us > pc->tat_us ? pc->spread_us : pc->tat_us;
+	if (at - pc->tat_us > AIGOV_THROTTLE_SPREAD_US)
+		at = pc->tat_us + AIGOV_THROTTLE_SPREAD_US;
+	pc->spread_us = at + (interval > 0 ? interval : 1);
+	pc->held++;
+	*not_before_us = at;
 	return AIGOV_THROTTLE_WAIT;
 }
 
 /*
- * aigov_throttle_note_dispatch
- *		Record that a job of est_tokens was dispatched now: above the knee
- *		the next one is pushed back by its spacing; at or below the knee any
- *		pending spacing is forgotten.
+ * aigov_throttle_charge
+ *		A job of class cls and est_tokens was sent: its class's pacer moves
+ *		on by its spacing (from now at the latest, catching up at most
+ *		AIGOV_THROTTLE_TOLERANCE_US after a late release), and it counts in
+ *		the class's measured rate.  Uses the limits of the last update.
  */
 void
-aigov_throttle_note_dispatch(AigovThrottle *th, const AigovThrottleLoad *load,
-							 int64_t est_tokens, int64_t now_us)
+aigov_throttle_charge(AigovThrottle *th, AigovThrottleClassId cls,
+					  int64_t est_tokens, int64_t now_us)
 {
-	int64_t		share = aigov_throttle_fraction_ppm(aigov_throttle_load_ppm(load),
-													th->knee_pct,
-													th->floor_pct);
-	int64_t		base;
-	int64_t		iv;
+	AigovThrottleClass *pc = class_of(th, cls);
+	int64_t		base = pc->tat_us > now_us - AIGOV_THROTTLE_TOLERANCE_US ?
+		pc->tat_us : now_us - AIGOV_THROTTLE_TOLERANCE_US;
 
-	if (share >= PPM)
-	{
-		th->req_tat_us = now_us;
-		th->tok_tat_us = now_us;
-		return;
-	}
-
-	base = pending_until(th, th->req_tat_us, now_us);
-	iv = axis_interval(1, load->req_limit, th->period_us, share);
-	th->req_tat_us = base > INT64_MAX - iv ? INT64_MAX : base + iv;
-
-	base = pending_until(th, th->tok_tat_us, now_us);
-	iv = axis_interval(est_tokens, load->tok_limit, th->period_us, share);
-	th->tok_tat_us = base > INT64_MAX - iv ? INT64_MAX : base + iv;
+	pc->tat_us = th->engaged ? base + class_interval(th, cls, est_tokens) :
+		now_us;
+	pc->rate_ppm += aigov_bucket_muldiv(cost_ppm(th, est_tokens), th->period_us,
+										AIGOV_THROTTLE_RATE_TAU_US, false);
+	pc->released++;
 }

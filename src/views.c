@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  * views.c
- *	  aigov.key_state() and aigov.tenant_state(): the live figures of keys
- *	  and tenants in shared memory, as rows for the views.
+ *	  aigov.key_state(), aigov.tenant_state() and aigov.throttle_state():
+ *	  the live figures of keys, tenants and provider throttles in shared
+ *	  memory, as rows for the views.
  *
  * Each function copies the entries it reports out of shared memory (one
  * spinlock section per entry, quota.c), then computes the figures
@@ -26,12 +27,15 @@
 #include "roles.h"
 #include "shmem.h"
 #include "telemetry.h"
+#include "throttle_gate.h"
 #include "views.h"
 
 PG_FUNCTION_INFO_V1(aigov_key_state);
 PG_FUNCTION_INFO_V1(aigov_tenant_state);
+PG_FUNCTION_INFO_V1(aigov_throttle_state);
 
-#define KEY_STATE_NATTS		26
+#define KEY_STATE_NATTS		27
+#define THROTTLE_STATE_NATTS	10
 #define TENANT_STATE_NATTS	16
 /* Columns per axis: limit, remaining, utilisation %, reset_at. */
 #define AXIS_NATTS			4
@@ -73,8 +77,16 @@ put_time(Datum *values, bool *nulls, int i, int64 us)
  * key_row
  *		One row of aigov.key_state() from a copy of a key's entry.
  */
+/* A share in ppm as a percentage. */
+static Datum
+ppm_pct(int64 ppm)
+{
+	return Float8GetDatum((double) ppm / 10000.0);
+}
+
 static void
-key_row(const AigovKeyCopy *k, int64 now_us, Datum *values, bool *nulls)
+key_row(const AigovKeyCopy *k, const AigovThrottleCopy *th, int64 now_us,
+		Datum *values, bool *nulls)
 {
 	AigovKeyFigures f;
 	const AigovKeyState *s = &k->state;
@@ -99,6 +111,10 @@ key_row(const AigovKeyCopy *k, int64 now_us, Datum *values, bool *nulls)
 	values[23] = Int64GetDatum(s->rate_limited_total);
 	values[24] = Int64GetDatum(s->completed_total);
 	put_time(values, nulls, 25, s->last_report_at_us);
+	/* the level of the throttle whose pool the key is in */
+	nulls[26] = th == NULL;
+	if (th != NULL)
+		values[26] = Float8GetDatum((double) aigov_throttle_level_ppm(&th->th) / 1e6);
 }
 
 /*
@@ -113,21 +129,74 @@ aigov_key_state(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	AigovKeyCopy *keys;
+	AigovThrottleCopy *ths;
 	int			n;
+	int			nth;
 	int64		now_us;
 
 	AigovShmemCheckAttached();
 	InitMaterializedSRF(fcinfo, 0);
 	n = AigovKeyCopyAll(&keys);
 	now_us = AigovNowUs();
+	nth = AigovThrottleCopyAll(keys, n, now_us, &ths);
 	for (int i = 0; i < n; i++)
 	{
 		Datum		values[KEY_STATE_NATTS];
 		bool		nulls[KEY_STATE_NATTS];
 
-		key_row(&keys[i], now_us, values, nulls);
+		key_row(&keys[i], AigovThrottleFindKey(ths, nth, keys[i].key_id),
+				now_us, values, nulls);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	pfree(ths);
+	pfree(keys);
+	return (Datum) 0;
+}
+
+/*
+ * aigov_throttle_state
+ *		aigov.throttle_state(): one row per provider throttle and workload
+ *		class, brought up to now with the live load of its keys (see
+ *		AigovThrottleCopyAll).  Meant for operators, like key_state().
+ */
+Datum
+aigov_throttle_state(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	AigovKeyCopy *keys;
+	AigovThrottleCopy *ths;
+	int			n;
+	int			nth;
+	int64		now_us;
+
+	AigovShmemCheckAttached();
+	InitMaterializedSRF(fcinfo, 0);
+	n = AigovKeyCopyAll(&keys);
+	now_us = AigovNowUs();
+	nth = AigovThrottleCopyAll(keys, n, now_us, &ths);
+	for (int i = 0; i < nth; i++)
+	{
+		const AigovThrottle *th = &ths[i].th;
+
+		for (int c = 0; c < AIGOV_THROTTLE_NCLASSES; c++)
+		{
+			Datum		values[THROTTLE_STATE_NATTS];
+			bool		nulls[THROTTLE_STATE_NATTS] = {0};
+
+			values[0] = CStringGetTextDatum(ths[i].provider);
+			values[1] = CStringGetTextDatum(aigov_throttle_class_name(c));
+			values[2] = BoolGetDatum(th->engaged);
+			values[3] = ppm_pct(th->load_ppm);
+			values[4] = ppm_pct(th->rate_ppm);
+			values[5] = ppm_pct(aigov_throttle_share_ppm(th, c));
+			values[6] = ppm_pct(th->cls[c].rate_ppm);
+			values[7] = Int64GetDatum(th->cls[c].released);
+			values[8] = Int64GetDatum(th->cls[c].held);
+			values[9] = Float8GetDatum((double) aigov_throttle_level_ppm(th) / 1e6);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	pfree(ths);
 	pfree(keys);
 	return (Datum) 0;
 }

@@ -15,5 +15,6 @@
 
 extern Datum aigov_key_state(PG_FUNCTION_ARGS);
 extern Datum aigov_tenant_state(PG_FUNCTION_ARGS);
+extern Datum aigov_throttle_state(PG_FUNCTION_ARGS);
 
 #endif							/* AIGOV_VIEWS_H */

@@ -888,8 +888,7 @@ simulate(const SimConfig *cfg, SimResult *res)
 	int64_t		next_try = T0;
 
 	memset(res, 0, sizeof(*res));
-	aigov_throttle_init(&th, AIGOV_THROTTLE_DEFAULT_KNEE_PCT,
-						AIGOV_THROTTLE_DEFAULT_FLOOR_PCT);
+	aigov_throttle_init(&th, AIGOV_THROTTLE_DEFAULT_KNEE_PCT);
 	for (int i = 0; i < nkeys; i++)
 	{
 		prov[i].lim_req = cfg->rpm[i];
@@ -984,8 +983,8 @@ simulate(const SimConfig *cfg, SimResult *res)
 				aigov_throttle_load_init(&l);
 				for (int i = 0; i < nkeys; i++)
 					aigov_router_add_load(&keys[i], t, &l);
-				if (aigov_throttle_check(&th, &l, est, t, &at) !=
-					AIGOV_THROTTLE_OK)
+				if (aigov_throttle_admit(&th, &l, AIGOV_THROTTLE_INTERACTIVE,
+										 est, t, &at) != AIGOV_THROTTLE_OK)
 				{
 					next_try = at;
 					break;
@@ -998,14 +997,7 @@ simulate(const SimConfig *cfg, SimResult *res)
 				break;
 			}
 			if (cfg->use_throttle)
-			{
-				AigovThrottleLoad l;
-
-				aigov_throttle_load_init(&l);
-				for (int i = 0; i < nkeys; i++)
-					aigov_router_add_load(&keys[i], t, &l);
-				aigov_throttle_note_dispatch(&th, &l, est, t);
-			}
+				aigov_throttle_charge(&th, AIGOV_THROTTLE_INTERACTIVE, est, t);
 			f = &flight[nflight++];
 			aigov_router_reserve(&keys[c], est, t, &f->ticket);
 			f->key = c;
