@@ -44,11 +44,14 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 cd "$AIGOV_ROOT" || exit 2
 OUT=$(realpath -m "${1:-docs/img}")
 SAMPLER_PID= DEMAND_PID= TOP_PID=
+# (waits only for its own helpers: a bare wait would wait for the
+# emulator, which aigov_cleanup stops)
 cleanup() {
-	[ -n "$SAMPLER_PID" ] && kill "$SAMPLER_PID" 2>/dev/null
-	[ -n "$DEMAND_PID" ] && kill "$DEMAND_PID" 2>/dev/null
-	[ -n "$TOP_PID" ] && kill "$TOP_PID" 2>/dev/null
-	wait 2>/dev/null
+	local p
+	for p in $SAMPLER_PID $DEMAND_PID $TOP_PID; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
 	aigov_cleanup
 }
 trap cleanup EXIT
