@@ -14,9 +14,15 @@
 #	               and the dispatchers' memory per request in flight
 #	  pickup       500 single-row INSERTs ~20 ms apart on an idle system:
 #	               attempts.started_at - requests.created_at per job
+#	  views        the throughput run of VIEWS_CONFIG with a day's history
+#	               present (VIEWS_HISTORY jobs and as many attempts in the
+#	               history tables, finished over the last 24 hours), alone
+#	               and with a client that reads every view and
+#	               aigov.metrics() once a second, by turns, VIEWS_REPEAT
+#	               times each: the ratio of the medians (not part of "all")
 #
-# Usage: bench/dispatch.sh [throughput] [concurrency] [pickup]
-#	(no argument: all three; "cpu" = throughput, "memory" = concurrency)
+# Usage: bench/dispatch.sh [throughput] [concurrency] [pickup] [views]
+#	(no argument: the first three; "cpu" = throughput, "memory" = concurrency)
 #
 # Environment (defaults in brackets):
 #	TP_JOBS [20000]      jobs of the throughput runs
@@ -32,6 +38,8 @@
 #	PICKUP_JOBS [500]    jobs of the pickup run
 #	PICKUP_GAP [0.02]    seconds between two pickup INSERTs
 #	PICKUP_CONFIGS       ["1:100:1000 2:100:1000"]
+#	VIEWS_CONFIG ["2:100:1000"]  VIEWS_HISTORY [1000000]  VIEWS_REPEAT [3]
+#	VIEWS_METRICS [1]    0: the poller leaves out aigov.metrics()
 #	BENCH_PERF [0]       1: perf samples the dispatchers in the throughput runs
 #	BENCH_PERF_ARGS      more perf record options (e.g. -g for call graphs)
 #	BENCH_PERF_OUT       keep each run's perf.data as $BENCH_PERF_OUT.<settings>
@@ -63,16 +71,21 @@ LATENCY_MS=${LATENCY_MS:-1000}
 PICKUP_JOBS=${PICKUP_JOBS:-500}
 PICKUP_GAP=${PICKUP_GAP:-0.02}
 PICKUP_CONFIGS=${PICKUP_CONFIGS:-"1:100:1000 2:100:1000"}
+VIEWS_CONFIG=${VIEWS_CONFIG:-"2:100:1000"}
+VIEWS_HISTORY=${VIEWS_HISTORY:-1000000}
+VIEWS_REPEAT=${VIEWS_REPEAT:-3}
+VIEWS_METRICS=${VIEWS_METRICS:-1}
 
-want_tp=0 want_conc=0 want_pickup=0
+want_tp=0 want_conc=0 want_pickup=0 want_views=0
 [ $# -eq 0 ] && set -- throughput concurrency pickup
 for a in "$@"; do
 	case $a in
 	throughput | cpu) want_tp=1 ;;
 	concurrency | memory) want_conc=1 ;;
 	pickup) want_pickup=1 ;;
+	views) want_views=1 ;;
 	*)
-		echo "usage: $0 [throughput] [concurrency] [pickup]" >&2
+		echo "usage: $0 [throughput] [concurrency] [pickup] [views]" >&2
 		exit 2
 		;;
 	esac
@@ -238,6 +251,7 @@ run_throughput() {
 	local steal0 steal1 secs ref
 	apply_config "$cfg" || return 1
 	fresh_queue || return 1
+	[ -n "${TP_HOOK_START:-}" ] && $TP_HOOK_START
 	COMPLETED0=$(bq -c "SELECT COALESCE(sum(completed), 0) FROM aigov.worker_status()")
 	open_session
 	ref=$(bench_session s "SELECT public.bench_reference()")
@@ -256,6 +270,7 @@ SELECT clock_timestamp();")
 	t1=$(sed -n 2p <<<"$out")
 	wait_done "$TP_JOBS" 300
 	stop_perf "$cfg.$run"
+	[ -n "${TP_HOOK_STOP:-}" ] && $TP_HOOK_STOP
 	read -r -a cpu1 <<<"$(bench_cpu_snapshot)"
 	emu1=$(bench_proc_ticks "$AIGOV_EMULATOR_PID")
 	self1=$(bench_tree_ticks $$)
@@ -435,6 +450,107 @@ run_pickup() {
 	bench_log "pickup $cfg: p50 $p50 ms, p99 $p99 ms, max $max ms"
 }
 
+# ---------- (e) the views' cost, with a day's history ----------
+
+# fill_history: VIEWS_HISTORY finished jobs, one attempt each, spread
+# evenly over the last 24 hours, in the history tables' day partitions
+# (as the retention pass leaves them).
+fill_history() {
+	bq -v n="$VIEWS_HISTORY" <<'SQL'
+SELECT aigov._history_partitions('requests_history', now() - interval '1 day', now()),
+	   aigov._history_partitions('attempts_history', now() - interval '1 day', now());
+INSERT INTO aigov.requests_history (id, tenant_id, task_type, workload_class, priority, model, body,
+		est_tokens, state, attempts, failures, not_before, created_at, finished_at, key_id,
+		served_provider, served_model, degraded, admitted, response, error_class, prompt_tokens,
+		completion_tokens, vstart)
+SELECT -i, 'bench', 'chat', (ARRAY['interactive', 'background', 'batch'])[i % 3 + 1], 0, 'gpt-4o-mini',
+	   '{"model": "gpt-4o-mini", "max_tokens": 16, "messages": [{"role": "user", "content": "old"}]}',
+	   26, CASE WHEN i % 50 = 0 THEN 'failed' ELSE 'succeeded' END, 1, (i % 50 = 0)::int,
+	   f - interval '2 seconds', f - interval '2 seconds', f, k.key_id, 'openai', 'gpt-4o-mini',
+	   false, true, '{"choices": [{"message": {"role": "assistant", "content": "ok"}}]}',
+	   CASE WHEN i % 50 = 0 THEN 'server_error' END, 10, 16, 0
+  FROM generate_series(1, :n) i,
+	   LATERAL (SELECT now() - interval '5 minutes' - (i::float8 / :n) * interval '23 hours 54 minutes' AS f) t,
+	   (SELECT key_id FROM aigov.keys WHERE label = 'k1') k;
+INSERT INTO aigov.attempts_history (id, job_id, tenant_id, attempt, key_id, provider, model, http_status,
+		error_class, latency_ms, started_at, finished_at, est_tokens, prompt_tokens, completion_tokens)
+SELECT -r.id, r.id, r.tenant_id, 1, r.key_id, 'openai', r.model,
+	   CASE WHEN r.state = 'failed' THEN 500 ELSE 200 END,
+	   CASE WHEN r.state = 'failed' THEN 'server_error' ELSE 'success' END,
+	   200 + (r.id % 300), r.finished_at - interval '300 ms', r.finished_at, 26, 10, 16
+  FROM aigov.requests_history r;
+VACUUM ANALYZE aigov.requests_history, aigov.attempts_history;
+SQL
+}
+
+# The poller: once a second, each in a new connection as a dashboard
+# would, every view, the terminal dashboard's screen and (VIEWS_METRICS)
+# a Prometheus scrape; the time of each is summed.
+cat >"$AIGOV_TMP/views.sql" <<'SQL'
+SELECT * FROM aigov.key_usage;
+SELECT * FROM aigov.tenant_usage;
+SELECT * FROM aigov.provider_health;
+SELECT * FROM aigov.queue_depth;
+SELECT * FROM aigov.alerts ORDER BY id DESC LIMIT 100;
+SQL
+echo 'SELECT aigov.metrics();' >"$AIGOV_TMP/metrics.sql"
+chown postgres: "$AIGOV_TMP/views.sql" "$AIGOV_TMP/metrics.sql"
+VIEWS_POLLER_PID=
+views_poller_start() {
+	(
+		polls=0 tv=0 tt=0 tm=0
+		trap 'echo "$polls $tv $tt $tm" >"$AIGOV_TMP/poller.out"; exit 0' TERM
+		while :; do
+			t0=$EPOCHREALTIME
+			bq -f "$AIGOV_TMP/views.sql" >/dev/null
+			t1=$EPOCHREALTIME
+			"$HERE/../contrib/dashboard/aigov-top" --once -d postgres >/dev/null
+			t2=$EPOCHREALTIME
+			[ "$VIEWS_METRICS" = 1 ] && bq -f "$AIGOV_TMP/metrics.sql" >/dev/null
+			t3=$EPOCHREALTIME
+			polls=$((polls + 1))
+			read -r tv tt tm <<<"$(awk -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" -v v="$tv" -v t="$tt" -v m="$tm" \
+				'BEGIN {print v + b - a, t + c - b, m + d - c}')"
+			sleep "$(awk -v a="$t0" -v b="$t3" 'BEGIN {d = 1 - (b - a); print (d > 0 ? d : 0)}')" &
+			wait $!
+		done
+	) &
+	VIEWS_POLLER_PID=$!
+}
+views_poller_stop() {
+	[ -n "$VIEWS_POLLER_PID" ] || return 0
+	kill -TERM "$VIEWS_POLLER_PID" 2>/dev/null
+	wait "$VIEWS_POLLER_PID" 2>/dev/null
+	VIEWS_POLLER_PID=
+	read -r p tv tt tm <"$AIGOV_TMP/poller.out"
+	VIEWS_POLLS+=("$(awk -v p="$p" -v v="$tv" -v t="$tt" -v m="$tm" 'BEGIN {
+		if (!p) p = 1; printf "%d polls, each: views %.0f ms, aigov-top %.0f ms, metrics() %.0f ms", p, 1000 * v / p, 1000 * t / p, 1000 * m / p}')")
+}
+
+# run_views: the throughput run of VIEWS_CONFIG, without and with the
+# poller by turns; the rates are kept apart from the throughput mode's.
+VIEWS_ROWS=() VIEWS_POLLS=()
+VIEWS_WITHOUT="" VIEWS_WITH=""
+run_views() {
+	local run rate
+	bench_log "views: filling $VIEWS_HISTORY jobs of history"
+	local t0=$SECONDS
+	fill_history >/dev/null || return 1
+	VIEWS_FILL="$VIEWS_HISTORY jobs and attempts in $((SECONDS - t0)) s, history $(bq -c "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'aigov' AND c.relname LIKE '%history_2%' AND c.relkind = 'r'")"
+	for run in $(seq 1 "$VIEWS_REPEAT"); do
+		TP_RATES[$VIEWS_CONFIG]=""
+		run_throughput "$VIEWS_CONFIG" "$run, without views" || return 1
+		rate=${TP_RATES[$VIEWS_CONFIG]% }
+		VIEWS_WITHOUT+="$rate "
+		TP_RATES[$VIEWS_CONFIG]=""
+		TP_HOOK_START=views_poller_start TP_HOOK_STOP=views_poller_stop \
+			run_throughput "$VIEWS_CONFIG" "$run, views every second" || return 1
+		rate=${TP_RATES[$VIEWS_CONFIG]% }
+		VIEWS_WITH+="$rate "
+	done
+	VIEWS_RATIO=$(awk -v a="$(median <<<"$VIEWS_WITH")" -v b="$(median <<<"$VIEWS_WITHOUT")" 'BEGIN {printf "%.3f", b ? a / b : 0}')
+}
+
 FAILED=0
 if [ $want_tp = 1 ]; then
 	# the settings take turns, so that a slow spell of the machine does
@@ -459,6 +575,10 @@ if [ $want_pickup = 1 ]; then
 	for cfg in $PICKUP_CONFIGS; do
 		run_pickup "$cfg" || { bench_log "pickup $cfg could not run"; FAILED=1; }
 	done
+fi
+
+if [ $want_views = 1 ]; then
+	run_views || { bench_log "views could not run"; FAILED=1; }
 fi
 
 # ---------- report ----------
@@ -508,6 +628,19 @@ if [ $want_pickup = 1 ]; then
 	printf '%s\n' "${PICKUP_ROWS[@]}"
 fi
 
+if [ $want_views = 1 ]; then
+	echo
+	echo "(e) views: throughput of ${VIEWS_CONFIG//:/ \/ } with a day's history (${VIEWS_FILL:-?}),"
+	echo "    alone and with every view, aigov-top --once and (VIEWS_METRICS=$VIEWS_METRICS) aigov.metrics() read once a second, by turns"
+	echo
+	bench_row settings run "load avg / others' CPU / steal" reference INSERT "commit -> all succeeded" "jobs/s" "succeeded / attempts / claims" "CPU total" "CPU dispatchers" "CPU rest" "emulator CPU"
+	bench_row --- --- --- --- --- --- --- --- --- --- --- ---
+	printf '%s\n' "${TP_ROWS[@]}"
+	echo
+	echo "poller: ${VIEWS_POLLS[*]}"
+	echo "median jobs/s without views: $(median <<<"$VIEWS_WITHOUT") ($VIEWS_WITHOUT), with: $(median <<<"$VIEWS_WITH") ($VIEWS_WITH)"
+fi
+
 echo
 echo "summary: target vs measured"
 bench_row figure target measured
@@ -516,6 +649,7 @@ bench_row --- --- ---
 [ $want_tp = 1 ] && bench_row "(d) CPU per job, best setting, median of $TP_REPEAT runs (dispatchers' median)" "< 100 us" "${TP_BEST_CPU:-?} (${TP_BEST_WCPU:-?} us)"
 [ $want_conc = 1 ] && bench_row "(b) $CONC_JOBS jobs at ${LATENCY_MS} ms, commit -> all succeeded" "<= 4 s" "${CONC_TIME:-?} s (peak_concurrent ${CONC_PEAK:-?}) with known limits; ${CONC_ANNOUNCED:-?} with limits announced in headers"
 [ $want_conc = 1 ] && bench_row "(d) memory per request in flight (VmRSS / RssAnon)" "-" "${CONC_MEM:-?} kB / ${CONC_ANON:-?} kB"
+[ $want_views = 1 ] && bench_row "(e) throughput with the views read every second / without, medians" ">= 0.90" "${VIEWS_RATIO:-?}"
 [ $want_pickup = 1 ] && bench_row "(c) pickup latency p50 / p99 / max" "p99 < 10 ms" "${PICKUP_SUMMARY:-?}"
 echo "load average at end: $(bench_loadavg)"
 exit $FAILED

@@ -16,8 +16,11 @@
 #	             time is printed), then VACUUM
 #	  Each phase prints the claim's latency, the median of RET_REPS
 #	  transactions BEGIN; aigov._claim_batch(10, ...); ROLLBACK (pgbench,
-#	  one client, per-transaction log), and the sizes of aigov.requests and
-#	  its indexes; then the ratios full/empty and after/empty.
+#	  one client, per-transaction log), the size of aigov.requests, and
+#	  for every index on it both its file's size (pg_relation_size) and
+#	  what of it is in use (pgstattuple's pgstatindex: the meta page,
+#	  internal and leaf pages not deleted or half-dead, and the
+#	  tree's height); then the ratios full/empty and after/empty.
 #
 # Usage: bench/retention.sh   (settings in the environment: RET_JOBS
 #	default 1000000, RET_QUEUED 100, RET_REPS 2000)
@@ -52,6 +55,7 @@ AIGOV_EXTRA_CONF="aigov.workers = 0" bench_cluster_start || exit 2
 
 bq -v queued="$RET_QUEUED" <<'SQL' || exit 2
 CREATE EXTENSION aigov;
+CREATE EXTENSION pgstattuple;
 INSERT INTO aigov.tiers (tier, rpm, tpm, tpd) VALUES ('bench', 1000000, 1000000000, 100000000000);
 INSERT INTO aigov.tenants (tenant_id, tier) VALUES ('acme', 'bench');
 INSERT INTO aigov.providers (provider, api_style, base_url) VALUES ('openai', 'openai', 'http://127.0.0.1:9');
@@ -89,16 +93,22 @@ measure() {
 	med=$(claim_median "$phase") || return 1
 	sizes=$(bq -F ' ' <<'SQL'
 SELECT (SELECT count(*) FROM aigov.requests),
-	   pg_relation_size('aigov.requests'),
-	   pg_relation_size('aigov.requests_queued_idx'),
-	   pg_relation_size('aigov.requests_in_flight_idx'),
-	   pg_relation_size('aigov.requests_deadline_idx'),
-	   pg_relation_size('aigov.requests_finished_idx'),
-	   pg_relation_size('aigov.requests_pkey');
+	   pg_relation_size('aigov.requests');
 SQL
 )
 	echo "$med $sizes" >"$AIGOV_TMP/$phase"
-	bench_log "$phase: claim median $med ms; rows, table and index bytes: $sizes"
+	# per index: name, file bytes, bytes in use, tree levels
+	bq -F ' ' >"$AIGOV_TMP/$phase.idx" <<'SQL' || return 1
+SELECT c.relname, pg_relation_size(c.oid),
+	   (1 + s.internal_pages + s.leaf_pages) * current_setting('block_size')::bigint,
+	   s.tree_level
+  FROM pg_index i
+  JOIN pg_class c ON c.oid = i.indexrelid
+ CROSS JOIN LATERAL pgstatindex(c.oid::regclass) s
+ WHERE i.indrelid = 'aigov.requests'::regclass
+ ORDER BY c.relname;
+SQL
+	bench_log "$phase: claim median $med ms; rows, table bytes: $sizes"
 }
 
 measure empty || exit 1
@@ -133,9 +143,9 @@ pass_s=$(echo "$t1 - $t0" | bc)
 bench_log "retention pass: moved, purged, partitions created: $pass, in $pass_s s"
 measure after || exit 1
 
-read -r e_lat e_rows e_tab e_q e_f e_d e_fin e_pk <"$AIGOV_TMP/empty"
-read -r f_lat f_rows f_tab f_q f_f f_d f_fin f_pk <"$AIGOV_TMP/full"
-read -r a_lat a_rows a_tab a_q a_f a_d a_fin a_pk <"$AIGOV_TMP/after"
+read -r e_lat e_rows e_tab <"$AIGOV_TMP/empty"
+read -r f_lat f_rows f_tab <"$AIGOV_TMP/full"
+read -r a_lat a_rows a_tab <"$AIGOV_TMP/after"
 ratio() { echo "scale=2; $1 / $2" | bc; }
 kb() { echo "$(($1 / 1024)) kB"; }
 
@@ -149,8 +159,10 @@ bench_row --- --- --- --- --- ---
 bench_row "rows in aigov.requests" "$e_rows" "$f_rows" "$a_rows" "" ""
 bench_row "claim median (ms)" "$e_lat" "$f_lat" "$a_lat" "$(ratio "$f_lat" "$e_lat")" "$(ratio "$a_lat" "$e_lat")"
 bench_row "aigov.requests" "$(kb "$e_tab")" "$(kb "$f_tab")" "$(kb "$a_tab")" "$(ratio "$f_tab" "$e_tab")" "$(ratio "$a_tab" "$e_tab")"
-bench_row requests_queued_idx "$(kb "$e_q")" "$(kb "$f_q")" "$(kb "$a_q")" "$(ratio "$f_q" "$e_q")" "$(ratio "$a_q" "$e_q")"
-bench_row requests_in_flight_idx "$(kb "$e_f")" "$(kb "$f_f")" "$(kb "$a_f")" "$(ratio "$f_f" "$e_f")" "$(ratio "$a_f" "$e_f")"
-bench_row requests_deadline_idx "$(kb "$e_d")" "$(kb "$f_d")" "$(kb "$a_d")" "$(ratio "$f_d" "$e_d")" "$(ratio "$a_d" "$e_d")"
-bench_row requests_finished_idx "$(kb "$e_fin")" "$(kb "$f_fin")" "$(kb "$a_fin")" "$(ratio "$f_fin" "$e_fin")" "$(ratio "$a_fin" "$e_fin")"
-bench_row requests_pkey "$(kb "$e_pk")" "$(kb "$f_pk")" "$(kb "$a_pk")" "$(ratio "$f_pk" "$e_pk")" "$(ratio "$a_pk" "$e_pk")"
+# every index: its file, then what of it is in use (and its height)
+while read -r name e_file e_use e_lvl; do
+	read -r _ f_file f_use f_lvl < <(grep "^$name " "$AIGOV_TMP/full.idx")
+	read -r _ a_file a_use a_lvl < <(grep "^$name " "$AIGOV_TMP/after.idx")
+	bench_row "$name, file" "$(kb "$e_file")" "$(kb "$f_file")" "$(kb "$a_file")" "$(ratio "$f_file" "$e_file")" "$(ratio "$a_file" "$e_file")"
+	bench_row "$name, in use (levels)" "$(kb "$e_use") ($e_lvl)" "$(kb "$f_use") ($f_lvl)" "$(kb "$a_use") ($a_lvl)" "$(ratio "$f_use" "$e_use")" "$(ratio "$a_use" "$e_use")"
+done <"$AIGOV_TMP/empty.idx"

@@ -138,6 +138,27 @@ SELECT severity || ' ' || level || ' ' || runbook FROM aigov.alerts
  WHERE kind = 'key_utilisation' ORDER BY id DESC LIMIT 1}),
 	'critical 90 docs/runbooks.md#key_utilisation', 'the 90% alert is critical and names its runbook');
 
+# The terminal dashboard, once, while the key is at 90%: every section is
+# there, the key's bar and its open alert are shown, and no line is wider
+# than 100 columns.
+my $top = '';
+IPC::Run::run([ "$FindBin::RealBin/../contrib/dashboard/aigov-top", '--once',
+	'-d', $node->connstr('postgres') ], '>', \$top, '2>&1')
+  or die "aigov-top failed: $top";
+note($top);
+for my $section ('KEYS:', 'TENANTS:', 'PROVIDERS:', 'QUEUE:', 'ALERTS:')
+{
+	like($top, qr/^\Q$section\E/m, "aigov-top shows its $section section");
+}
+like($top, qr/^al\s+p_al\s+rpm\s+(9\d|1\d\d)\.\d\s+#{14}\|#{3}/m,
+	'aigov-top: key al past the 90% mark on its rpm bar');
+like($top, qr/^\S+\s+critical\s+key_utilisation\s+al\s+rpm\s+70->90/m,
+	'aigov-top: the open 90% alert of key al');
+like($top, qr/^interactive\s/m, 'aigov-top: queue by workload class');
+my @wide = grep { length($_) > 100 } split /\n/, $top;
+is(scalar(@wide), 0, 'aigov-top: every line fits in 100 columns')
+  or diag(join("\n", @wide));
+
 # Back: the bucket refills by itself, under 85% (level 70), then under 65%.
 my $all = "$up90, key_utilisation al rpm 90->70, provider_utilisation p_al rpm 90->70, "
   . "key_utilisation al rpm 70->0, provider_utilisation p_al rpm 70->0";
