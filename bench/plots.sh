@@ -67,10 +67,8 @@ if [ $# -gt 1 ]; then
 	echo "usage: $0 [OUTDIR] (settings in the environment, see the file's head)" >&2
 	exit 2
 fi
-if ! command -v gnuplot >/dev/null; then
-	bench_log "installing gnuplot-nox"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q gnuplot-nox >/dev/null || exit 2
-fi
+# bench_prepare installs what is missing, gnuplot with the rest
+AIGOV_PACKAGES+=(gnuplot-nox)
 mkdir -p "$OUT" || exit 2
 
 bench_prepare || exit 2
