@@ -36,11 +36,8 @@ cd "$AIGOV_ROOT" || exit 1
 
 LOAD_PID=
 stop_load() {
-	if [ -n "$LOAD_PID" ]; then
-		kill "$LOAD_PID" 2>/dev/null
-		wait "$LOAD_PID" 2>/dev/null
-		LOAD_PID=
-	fi
+	bench_stop_pids "$LOAD_PID"
+	LOAD_PID=
 }
 trap 'stop_load; aigov_cleanup' EXIT
 trap 'exit 130' INT TERM

@@ -44,14 +44,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 cd "$AIGOV_ROOT" || exit 2
 OUT=$(realpath -m "${1:-docs/img}")
 SAMPLER_PID= DEMAND_PID= TOP_PID=
-# (waits only for its own helpers: a bare wait would wait for the
-# emulator, which aigov_cleanup stops)
 cleanup() {
-	local p
-	for p in $SAMPLER_PID $DEMAND_PID $TOP_PID; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
+	bench_stop_pids "$SAMPLER_PID" "$DEMAND_PID" "$TOP_PID"
 	aigov_cleanup
 }
 trap cleanup EXIT

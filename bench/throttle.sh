@@ -53,11 +53,7 @@ AIGOV_PACKAGES+=(gnuplot-nox)
 LOAD_PID=
 SAMPLER_PID=
 stop_bg() {
-	local p
-	for p in $LOAD_PID $SAMPLER_PID; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
+	bench_stop_pids "$LOAD_PID" "$SAMPLER_PID"
 	LOAD_PID= SAMPLER_PID=
 }
 trap 'stop_bg; aigov_cleanup' EXIT

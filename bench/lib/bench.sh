@@ -52,6 +52,17 @@ bench_private_build() {
 	PG_CONFIG="$pg$sys_bindir/pg_config"
 	MAKEFLAGS="-j$(nproc)" aigov_build
 }
+# bench_stop_pids PID...: stops the bench's own background helpers (load
+# generators, samplers) and waits for each; empty arguments are skipped.
+# A bare `wait` would also wait for the emulator, which aigov_cleanup stops.
+bench_stop_pids() {
+	local p
+	for p in "$@"; do
+		[ -n "$p" ] || continue
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+}
 bench_loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # bench_cluster_start: as aigov_cluster_start, on a port of the benchmark
