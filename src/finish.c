@@ -21,10 +21,12 @@
 #include "actions.h"
 #include "completion.h"
 #include "egress.h"
+#include "fallback.h"
 #include "finish.h"
 #include "outcome.h"
 #include "pgutil.h"
 #include "protocol.h"
+#include "provbreaker.h"
 #include "structured_output.h"
 #include "translate.h"
 
@@ -238,6 +240,8 @@ AigovFinishJob(AigovJob *job, TimestampTz *next_due)
 		AigovActionDisableKey(job->key_id, cls_name, r.cls.message);
 	}
 	settle(job, &r, &o, now_us);
+	AigovProviderBreakerRecord(job->provider,
+							   aigov_fallback_provider_outcome(r.cls.cls), now_us);
 
 	memset(&rec, 0, sizeof(rec));
 	rec.state = aigov_job_state_name(o.state);

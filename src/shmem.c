@@ -23,6 +23,7 @@
 #include "aigov.h"
 #include "alerts.h"
 #include "fairq.h"
+#include "provbreaker.h"
 #include "quota.h"
 #include "shmem.h"
 
@@ -52,6 +53,7 @@ aigov_shmem_request(void)
 													  AigovQuotaShmemSize()),
 											 AigovFairShmemSize()),
 									AigovAlertsShmemSize()));
+	RequestAddinShmemSpace(AigovProviderBreakersShmemSize());
 
 	/*
 	 * 0: worker slots; 1: tenant table; 2: key table; 3: fair queues; 4:
@@ -88,6 +90,7 @@ aigov_shmem_startup(void)
 	AigovQuotaShmemInit();
 	AigovFairShmemInit();
 	AigovAlertsShmemInit();
+	AigovProviderBreakersShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 
