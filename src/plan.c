@@ -132,12 +132,19 @@ gather_candidates(AigovJob *job, int64 now_us, Candidates *c)
 			 strcmp(key->tenant_group, job->tenant_group) != 0))
 			continue;
 		c->key[c->n] = key;
-		c->eligible[c->n] = AigovKeySnapshot(key->shared, now_us,
-											 &c->state[c->n], &retry);
-		/* the provider's breaker (provbreaker.c) before any of its keys */
-		if (c->eligible[c->n] &&
-			!AigovProviderBreakerAllows(key->provider, now_us, &retry))
+		/*
+		 * The provider's breaker (provbreaker.c) first: its refusal must not
+		 * spend the key's half-open probe.  The router never reads the state
+		 * of a key that is not eligible.
+		 */
+		if (AigovProviderBreakerAllows(key->provider, now_us, &retry))
+			c->eligible[c->n] = AigovKeySnapshot(key->shared, now_us,
+												 &c->state[c->n], &retry);
+		else
+		{
+			memset(&c->state[c->n], 0, sizeof(AigovKeyState));
 			c->eligible[c->n] = false;
+		}
 		if (!c->eligible[c->n] && retry > 0)
 		{
 			c->breaker_retry_us = Min(c->breaker_retry_us, retry);
