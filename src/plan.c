@@ -132,6 +132,7 @@ gather_candidates(AigovJob *job, int64 now_us, Candidates *c)
 			 strcmp(key->tenant_group, job->tenant_group) != 0))
 			continue;
 		c->key[c->n] = key;
+
 		/*
 		 * The provider's breaker (provbreaker.c) first: its refusal must not
 		 * spend the key's half-open probe.  The router never reads the state

@@ -100,7 +100,8 @@ AigovCompatCacheLoad(void)
 		c->row.tool_use = AigovGetBool(tuple, tupdesc, col[COL_TOOL_USE], false);
 		c->row.validated = AigovGetBool(tuple, tupdesc, col[COL_VALIDATED], false);
 		if (style == NULL || !aigov_protocol_style_from_name(style, &c->style))
-			c->style = AIGOV_API_OPENAI;	/* the table's CHECK allows no other */
+			c->style = AIGOV_API_OPENAI;	/* the table's CHECK allows no
+											 * other */
 	}
 	MemoryContextSwitchTo(old);
 }
