@@ -14,7 +14,8 @@
  * a row the job's needs refuse, or whose dialect cannot carry the request
  * (translate.h), is skipped with its reason; the first whose provider has
  * a key with headroom and closed breakers for the row's model takes the
- * job, which is then degraded and carries the row's model.  With none, a
+ * job, which is then degraded and carries the row's model, in its body
+ * too (every dialect reads the model there).  With none, a
  * latency-sensitive job fails fast, naming the reasons; others wait.
  *
  * IDENTIFICATION
@@ -133,6 +134,30 @@ translation_refusal(const AigovJob *job, const CachedCompat *c)
 }
 
 /*
+ * body_for_model
+ *		The job's OpenAI body with "model" set to the alternative's (the
+ *		dialects read the model from the body), allocated in the current
+ *		context; NULL if it cannot be rewritten, with the reason in *why.
+ */
+static char *
+body_for_model(const AigovJob *job, const char *model, char **why)
+{
+	AigovTranslatedRequest out;
+	AigovTranslateStatus ts;
+	char	   *body = NULL;
+
+	ts = aigov_translate_request(AIGOV_API_OPENAI, job->body, strlen(job->body),
+								 model, NULL, &out);
+	if (ts == AIGOV_TRANSLATE_OK && out.body != NULL)
+		body = pstrdup(out.body);
+	else
+		*why = psprintf("the request's model cannot be rewritten: %s",
+						out.detail[0] ? out.detail : aigov_translate_status_name(ts));
+	aigov_translate_request_free(&out);
+	return body;
+}
+
+/*
  * try_rows
  *		Routes the job on the first compat row of its task type that can
  *		serve it now; true if one took it.  Each row passed over adds its
@@ -157,11 +182,15 @@ try_rows(AigovJob *job, int first, int64 now_us, StringInfo reasons)
 		if (refused == NULL)
 		{
 			char	   *model = pstrdup(c->row.model);
+			char	   *body = body_for_model(job, model, &why);
 
-			if (AigovPlanRouteOn(job, model, c->row.provider, now_us))
+			if (body != NULL && AigovPlanRouteOn(job, model, c->row.provider, now_us))
+			{
+				job->body = body;
 				return true;
-			pfree(model);
-			refused = "no key of the provider has headroom now, or its breaker is open";
+			}
+			refused = why != NULL ? why :
+				"no key of the provider has headroom now, or its breaker is open";
 		}
 		appendStringInfo(reasons, "%s%s/%s: %s", reasons->len > 0 ? "; " : "",
 						 c->row.provider, c->row.model, refused);
