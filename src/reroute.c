@@ -201,6 +201,27 @@ try_rows(AigovJob *job, int first, int64 now_us, StringInfo reasons)
 }
 
 /*
+ * AigovFallbackSoon
+ *		Whether a job that a rate limit sends back to the queue until
+ *		not_before_us should rather be planned again at once, to fall back:
+ *		it may, its task type has alternatives, and the wait is longer than
+ *		its class allows (a daily quota's 429 names the next day).
+ */
+bool
+AigovFallbackSoon(const AigovJob *job, int64 now_us, int64 not_before_us)
+{
+	int64		deadline_us = job->deadline != 0 ? AigovToUnixUs(job->deadline) : 0;
+	bool		has_rows = false;
+
+	if (!job->fallback_allowed || job->task_type == NULL || not_before_us <= now_us)
+		return false;
+	for (int i = 0; i < ncompat && !has_rows; i++)
+		has_rows = strcmp(compat[i].task_type, job->task_type) == 0;
+	return has_rows &&
+		aigov_fallback_should_look(job->workload_class, now_us, not_before_us, deadline_us);
+}
+
+/*
  * AigovFallbackPlan
  *		Plans a job its own model cannot take now (see the file's banner).
  *		free_at_us: when the model frees up (INT64_MAX: not known to);

@@ -22,6 +22,8 @@ typedef enum AigovFallbackResult
 } AigovFallbackResult;
 
 extern void AigovCompatCacheLoad(void);
+extern bool AigovFallbackSoon(const AigovJob *job, int64 now_us,
+							  int64 not_before_us);
 extern AigovFallbackResult AigovFallbackPlan(AigovJob *job, int64 now_us,
 											 int64 free_at_us,
 											 bool unavailable, char **why);

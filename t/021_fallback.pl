@@ -269,6 +269,8 @@ is(scalar(@unrecorded), 0, 'each call the providers received has its attempts ro
   or diag("@unrecorded");
 
 # --- (b) quota exhaustion on A ---
+# Calls in parallel from here on, so that a burst meets the window.
+$node->safe_psql('postgres', 'ALTER SYSTEM SET aigov.max_in_flight = 8; SELECT pg_reload_conf();');
 my $quota_jobs = $quota_rpm + 2;
 enqueue($quota_jobs, 'gpt-q', 'quota', 'batch');
 ok(wait_for_jobs($node, "state = 'succeeded' AND body->>'model' = 'gpt-q'", $quota_jobs, 25),
