@@ -80,7 +80,7 @@ cat >"$DIR/emulator.json" <<'JSON'
   "keys": [{"secret": "sk-a", "label": "oa-a", "provider": "openai", "models": ["gpt-test"],
             "rpm": 60000, "tpm": 100000000, "faults": {"latency_ms": 50}},
            {"secret": "sk-b", "label": "an-b", "provider": "anthropic", "models": ["claude-test"],
-            "rpm": 60000, "tpm": 100000000, "faults": {"latency_ms": 50}}]
+            "rpm": 60000, "itpm": 100000000, "otpm": 100000000, "faults": {"latency_ms": 50}}]
 }
 JSON
 STRUCT='"response_format": {"type": "json_schema", "json_schema": {"name": "r", "strict": true, "schema": {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"], "additionalProperties": false}}}'
