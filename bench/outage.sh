@@ -120,9 +120,19 @@ INSERT INTO aigov.compat (task_type, provider, model, rank, structured_output, t
 SQL
 bench_wait_workers 1 || exit 1
 
-# the listener prints the notifications when its sleep ends
-aigov_as_pg psql -X -q -At -d postgres -c "LISTEN aigov_degraded" \
-	-c "SELECT pg_sleep($DURATION + $DRAIN + 5)" >"$DIR/notify.log" 2>&1 &
+# The listener prints the notifications as each of its short statements
+# ends, and quits (flushing them) once the table bench_stop exists.
+{
+	echo "LISTEN aigov_degraded;"
+	for _ in $(seq 1 $(((DURATION + DRAIN + 10) * 2))); do
+		echo "SELECT pg_sleep(0.5), to_regclass('bench_stop') IS NOT NULL AS stop \\gset"
+		echo "\\if :stop"
+		echo "\\quit"
+		echo "\\endif"
+	done
+} >"$DIR/listen.sql"
+chown postgres: "$DIR/listen.sql"
+aigov_as_pg psql -X -q -At -d postgres -f "$DIR/listen.sql" >"$DIR/notify.log" 2>&1 &
 LISTEN_PID=$!
 sleep 0.5
 
@@ -159,7 +169,7 @@ while [ "$(bq -c "SELECT count(*) FROM aigov.requests WHERE state IN ('queued', 
 	sleep 0.5
 done
 T_END=$(now)
-kill "$LISTEN_PID" 2>/dev/null
+bq -c "CREATE TABLE bench_stop ()"
 wait "$LISTEN_PID" 2>/dev/null
 LISTEN_PID=
 NOTIFIED=$(grep -c 'Asynchronous notification "aigov_degraded"' "$DIR/notify.log")
