@@ -13,9 +13,10 @@
  * come due one pace interval apart; further slots are left to the queue's
  * fair order.  A job its model cannot take in time may go to an
  * alternative model of aigov.compat instead (layer 4, reroute.c); the
- * providers' breakers (provbreaker.c) are asked before their keys'.  A job that cannot go gets its completion record (back
- * to the queue with a not_before, or a final state with the reason) and is
- * freed.  Key state is reached only through quota.c.
+ * providers' breakers (provbreaker.c) are asked before their keys'.  A
+ * job that cannot go gets its completion record (back to the queue with a
+ * not_before, or a final state with the reason) and is freed.  Key state
+ * is reached only through quota.c.
  *
  * IDENTIFICATION
  *	  src/plan.c
