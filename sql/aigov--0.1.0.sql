@@ -185,6 +185,7 @@ CREATE TABLE aigov.requests (
 	claimed_by	integer,
 	claimed_at	timestamptz,
 	vstart		bigint NOT NULL DEFAULT 0,
+	fallback	boolean NOT NULL DEFAULT true,
 	PRIMARY KEY (id, tenant_id)
 ) WITH (fillfactor = 70);
 
@@ -313,13 +314,14 @@ CREATE FUNCTION aigov.submit(
 	task_type text DEFAULT 'chat',
 	workload_class text DEFAULT 'interactive',
 	max_wait interval DEFAULT NULL,
-	priority integer DEFAULT 0)
+	priority integer DEFAULT 0,
+	fallback boolean DEFAULT true)
 	RETURNS TABLE (job_id bigint, status text, http_status integer,
 				   retry_at timestamptz, reason text, poll text)
 	LANGUAGE c VOLATILE
 	SET search_path = pg_catalog, pg_temp
 	AS 'MODULE_PATHNAME', 'aigov_submit';
-COMMENT ON FUNCTION aigov.submit(text, jsonb, text, text, interval, integer) IS 'Enqueues a chat-completion job for a tenant; answers accepted/202 or rejected/429';
+COMMENT ON FUNCTION aigov.submit(text, jsonb, text, text, interval, integer, boolean) IS 'Enqueues a chat-completion job for a tenant; answers accepted/202 or rejected/429';
 
 CREATE FUNCTION aigov.result(job_id bigint)
 	RETURNS TABLE (job_id bigint, state text, http_status integer, response jsonb,
@@ -373,6 +375,14 @@ CREATE FUNCTION aigov.key_breakers()
 	LANGUAGE c VOLATILE
 	AS 'MODULE_PATHNAME', 'aigov_key_breakers';
 COMMENT ON FUNCTION aigov.key_breakers() IS 'The circuit breaker of each key used since the server started: state, failures, times opened';
+
+CREATE FUNCTION aigov.provider_breakers()
+	RETURNS TABLE (provider text, state text, consecutive_failures integer,
+				   window_successes integer, window_failures integer,
+				   opened_total bigint, probe_after timestamptz)
+	LANGUAGE c VOLATILE
+	AS 'MODULE_PATHNAME', 'aigov_provider_breakers';
+COMMENT ON FUNCTION aigov.provider_breakers() IS 'The circuit breaker of each provider called since the server started: state, failures, times opened';
 
 /*
  * Workers cache the configuration; a statement trigger on each config
@@ -457,7 +467,8 @@ CREATE FUNCTION aigov._claim_range(pool text, lo bigint, hi bigint, n integer,
 				   admitted boolean, rpm bigint, tpm bigint, tpd bigint,
 				   soft_limit_pct integer, hard_cap boolean, weight integer,
 				   est_prompt_tokens bigint, est_charged_prompt_tokens bigint,
-				   deferred boolean, installation text, vstart bigint)
+				   deferred boolean, installation text, vstart bigint,
+				   task_type text, fallback boolean)
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 	SET enable_seqscan = off
@@ -552,7 +563,8 @@ RETURNING r.id, r.tenant_id, r.model, r.body::pg_catalog.text, r.attempts,
 		  r.admitted, COALESCE(t.rpm, tr.rpm)::pg_catalog.int8,
 		  COALESCE(t.tpm, tr.tpm), COALESCE(t.tpd, tr.tpd), t.soft_limit_pct,
 		  t.hard_cap, tr.weight, r.est_prompt_tokens, r.est_charged_prompt_tokens,
-		  r.not_before OPERATOR(pg_catalog.>) r.created_at, inst, r.vstart;
+		  r.not_before OPERATOR(pg_catalog.>) r.created_at, inst, r.vstart,
+		  r.task_type, r.fallback;
 END
 $$;
 COMMENT ON FUNCTION aigov._claim_range(text, bigint, bigint, integer, integer, timestamptz, text) IS 'Claims due jobs of one class of one key pool (internal, for _claim_batch)';
@@ -571,7 +583,8 @@ CREATE FUNCTION aigov._claim_batch(batch integer, worker_pid integer)
 				   admitted boolean, rpm bigint, tpm bigint, tpd bigint,
 				   soft_limit_pct integer, hard_cap boolean, weight integer,
 				   est_prompt_tokens bigint, est_charged_prompt_tokens bigint,
-				   deferred boolean, installation text, vstart bigint)
+				   deferred boolean, installation text, vstart bigint,
+				   task_type text, fallback boolean)
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 	SET enable_seqscan = off
@@ -688,7 +701,8 @@ CREATE TYPE aigov._completion_row AS (
 	limit_tokens bigint,
 	remaining_tokens bigint,
 	reset_tokens timestamptz,
-	retry_after	timestamptz
+	retry_after	timestamptz,
+	degraded	boolean			/* served by a fallback alternative */
 );
 COMMENT ON TYPE aigov._completion_row IS 'A job''s completion as the workers write it (internal)';
 
@@ -736,7 +750,8 @@ done AS (
 		   prompt_tokens = t.prompt_tokens, completion_tokens = t.completion_tokens,
 		   key_id = COALESCE(t.key_id, r.key_id),
 		   served_provider = COALESCE(t.provider, r.served_provider),
-		   served_model = COALESCE(t.model, r.served_model)
+		   served_model = COALESCE(t.model, r.served_model),
+		   degraded = COALESCE(t.degraded, r.degraded)
 	  FROM t
 	 WHERE r.ctid OPERATOR(pg_catalog.=) t.tid
 	   -- "|| ''" and "+ 0": filters, never index conditions, and not the
@@ -761,6 +776,13 @@ calls AS (
 	 WHERE a.has_attempt
 	RETURNING 1)
 SELECT pg_catalog.count(*) INTO n FROM done;
+-- Each call served by a fallback alternative is announced when written.
+PERFORM pg_catalog.pg_notify('aigov_degraded',
+			pg_catalog.json_build_object('job_id', d.id, 'tenant_id', d.tenant_id,
+										 'state', d.state, 'provider', d.provider,
+										 'model', d.model)::pg_catalog.text)
+   FROM pg_catalog.unnest($1) AS d
+  WHERE d.degraded AND d.has_attempt;
 RETURN n;
 END
 $$;
@@ -962,7 +984,8 @@ COMMENT ON VIEW aigov.tenant_usage IS 'Per tenant: usage of each quota axis, adm
 CREATE VIEW aigov.provider_health WITH (security_invoker = true) AS
 SELECT p.provider, p.enabled,
 	   COALESCE(ks.keys, 0) AS keys,
-	   CASE WHEN ks.breakers_open OPERATOR(pg_catalog.>) 0
+	   CASE WHEN pb.state OPERATOR(pg_catalog.<>) 'closed' THEN pb.state
+			WHEN ks.breakers_open OPERATOR(pg_catalog.>) 0
 				 AND ks.breakers_open OPERATOR(pg_catalog.=) ks.keys THEN 'open'
 			WHEN ks.breakers_open OPERATOR(pg_catalog.+) ks.breakers_half_open
 				 OPERATOR(pg_catalog.=) ks.keys
@@ -1010,7 +1033,8 @@ SELECT p.provider, p.enabled,
 			  WHERE a.finished_at OPERATOR(pg_catalog.>)
 					(pg_catalog.now() OPERATOR(pg_catalog.-) interval '5 minutes')
 				AND a.provider IS NOT NULL
-			  GROUP BY a.provider) c ON c.provider OPERATOR(pg_catalog.=) p.provider;
+			  GROUP BY a.provider) c ON c.provider OPERATOR(pg_catalog.=) p.provider
+  LEFT JOIN aigov.provider_breakers() pb ON pb.provider OPERATOR(pg_catalog.=) p.provider;
 COMMENT ON VIEW aigov.provider_health IS 'Per provider: breakers, aggregate utilisation, calls, error rates by class and latency over 5 minutes';
 
 CREATE VIEW aigov.queue_depth WITH (security_invoker = true) AS

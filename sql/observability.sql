@@ -133,7 +133,7 @@ GRANT EXECUTE ON FUNCTION aigov.worker_status() TO regress_obs_dash;
 GRANT SELECT ON aigov.key_usage, aigov.tenant_usage, aigov.provider_health,
 				aigov.queue_depth, aigov.alerts
    TO regress_obs_dash;
-GRANT EXECUTE ON FUNCTION aigov.key_state(), aigov.tenant_state() TO regress_obs_dash;
+GRANT EXECUTE ON FUNCTION aigov.key_state(), aigov.tenant_state(), aigov.provider_breakers() TO regress_obs_dash;
 
 -- The administrator role set with the views.
 CREATE ROLE regress_obs_ops IN ROLE aigov_admin;
@@ -152,7 +152,7 @@ GRANT SELECT, DELETE ON aigov.attempts, aigov.alert_events TO regress_obs_ops;
 GRANT SELECT ON aigov.key_usage, aigov.tenant_usage, aigov.provider_health,
 				aigov.queue_depth, aigov.alerts
    TO regress_obs_ops;
-GRANT EXECUTE ON FUNCTION aigov.key_state(), aigov.tenant_state() TO regress_obs_ops;
+GRANT EXECUTE ON FUNCTION aigov.key_state(), aigov.tenant_state(), aigov.provider_breakers() TO regress_obs_ops;
 
 SET ROLE regress_obs_app;
 SELECT tenant_id, rpm_limit, accepted, rejected, queued FROM aigov.tenant_usage ORDER BY 1;

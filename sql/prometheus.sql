@@ -94,7 +94,7 @@ GRANT SELECT ON aigov.tiers, aigov.tenants, aigov.providers, aigov.attempts, aig
 				aigov.key_usage, aigov.tenant_usage, aigov.provider_health,
 				aigov.queue_depth
    TO regress_prom_dash;
-GRANT EXECUTE ON FUNCTION aigov.key_state(), aigov.tenant_state(), aigov.metrics(),
+GRANT EXECUTE ON FUNCTION aigov.key_state(), aigov.tenant_state(), aigov.provider_breakers(), aigov.metrics(),
 	aigov.queue_wait_histogram(), aigov.provider_latency_histogram()
    TO regress_prom_dash;
 CREATE TEMP TABLE prom_lines AS

@@ -27,7 +27,7 @@ ALTER SEQUENCE aigov.requests_id_seq RESTART WITH 7000;
 CREATE ROLE regress_app_alpha;
 GRANT USAGE ON SCHEMA aigov TO regress_app_alpha;
 GRANT EXECUTE ON FUNCTION
-      aigov.submit(text, jsonb, text, text, interval, integer),
+      aigov.submit(text, jsonb, text, text, interval, integer, boolean),
       aigov.result(bigint),
       aigov.wait(bigint, interval),
       aigov.cancel(bigint)
@@ -38,7 +38,7 @@ INSERT INTO aigov.tenant_roles (role_name, tenant_id) VALUES ('regress_app_alpha
 CREATE ROLE regress_app_beta;
 GRANT USAGE ON SCHEMA aigov TO regress_app_beta;
 GRANT EXECUTE ON FUNCTION
-      aigov.submit(text, jsonb, text, text, interval, integer),
+      aigov.submit(text, jsonb, text, text, interval, integer, boolean),
       aigov.result(bigint),
       aigov.wait(bigint, interval),
       aigov.cancel(bigint)
@@ -49,7 +49,7 @@ INSERT INTO aigov.tenant_roles (role_name, tenant_id) VALUES ('regress_app_beta'
 CREATE ROLE regress_nobody;
 GRANT USAGE ON SCHEMA aigov TO regress_nobody;
 GRANT EXECUTE ON FUNCTION
-      aigov.submit(text, jsonb, text, text, interval, integer),
+      aigov.submit(text, jsonb, text, text, interval, integer, boolean),
       aigov.result(bigint),
       aigov.wait(bigint, interval),
       aigov.cancel(bigint)

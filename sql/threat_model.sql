@@ -64,7 +64,7 @@ INSERT INTO aigov.models (provider, model, context_window, max_output_tokens)
 	VALUES ('openai', 'gpt-test', 128000, 4096);
 CREATE ROLE regress_tm_alpha;
 GRANT USAGE ON SCHEMA aigov TO regress_tm_alpha;
-GRANT EXECUTE ON FUNCTION aigov.submit(text, jsonb, text, text, interval, integer)
+GRANT EXECUTE ON FUNCTION aigov.submit(text, jsonb, text, text, interval, integer, boolean)
 	TO regress_tm_alpha;
 GRANT SELECT, INSERT, UPDATE, DELETE ON aigov.requests, aigov.attempts,
 	aigov.alert_events TO regress_tm_alpha;

@@ -43,7 +43,8 @@ static const char *const claim_columns[] = {
 	"id", "tenant_id", "model", "body", "attempts", "failures", "est_tokens",
 	"workload_class", "deadline", "tenant_group", "admitted", "rpm", "tpm",
 	"tpd", "soft_limit_pct", "hard_cap", "weight", "est_prompt_tokens",
-	"est_charged_prompt_tokens", "deferred", "installation", "vstart"
+	"est_charged_prompt_tokens", "deferred", "installation", "vstart",
+	"task_type", "fallback"
 };
 
 enum
@@ -52,7 +53,8 @@ enum
 	COL_EST_TOKENS, COL_WORKLOAD_CLASS, COL_DEADLINE, COL_TENANT_GROUP,
 	COL_ADMITTED, COL_RPM, COL_TPM, COL_TPD, COL_SOFT_LIMIT_PCT, COL_HARD_CAP,
 	COL_WEIGHT, COL_EST_PROMPT_TOKENS, COL_EST_CHARGED_PROMPT_TOKENS,
-	COL_DEFERRED, COL_INSTALLATION, COL_VSTART, NCOLUMNS
+	COL_DEFERRED, COL_INSTALLATION, COL_VSTART, COL_TASK_TYPE, COL_FALLBACK,
+	NCOLUMNS
 };
 
 /*
@@ -109,6 +111,8 @@ read_job(HeapTuple tuple, TupleDesc tupdesc, const int *col)
 	job->charge_tokens = job->est_tokens;
 	job->deferred = AigovGetBool(tuple, tupdesc, col[COL_DEFERRED], false);
 	job->installation = AigovGetText(tuple, tupdesc, col[COL_INSTALLATION]);
+	job->task_type = AigovGetText(tuple, tupdesc, col[COL_TASK_TYPE]);
+	job->fallback_allowed = AigovGetBool(tuple, tupdesc, col[COL_FALLBACK], true);
 	if (job->installation == NULL)
 		elog(ERROR, "aigov._claim_batch returned no installation id");
 	MemoryContextSwitchTo(old);

@@ -47,7 +47,8 @@ static const char *const field_names[CF_COUNT] = {
 	"prompt_tokens", "completion_tokens", "key_id", "provider", "model",
 	"has_attempt", "http_status", "latency_ms", "started_at", "finished_at",
 	"est_tokens", "limit_requests", "remaining_requests", "reset_requests",
-	"limit_tokens", "remaining_tokens", "reset_tokens", "retry_after"
+	"limit_tokens", "remaining_tokens", "reset_tokens", "retry_after",
+	"degraded"
 };
 
 /* The row type as last resolved, and the plan that takes its array. */
@@ -484,6 +485,7 @@ AigovCompleteCall(AigovJob *job, const AigovCallRecord *r)
 	AigovCompletionInt8(rec, CF_KEY_ID, job->key_id, true);
 	AigovCompletionText(rec, CF_PROVIDER, job->provider);
 	AigovCompletionText(rec, CF_MODEL, job->model);
+	AigovCompletionBool(rec, CF_DEGRADED, job->degraded);
 
 	/* the attempts row */
 	AigovCompletionBool(rec, CF_HAS_ATTEMPT, true);

@@ -52,6 +52,7 @@ typedef enum AigovCompletionField
 	CF_REMAINING_TOKENS,
 	CF_RESET_TOKENS,
 	CF_RETRY_AFTER,
+	CF_DEGRADED,
 	CF_COUNT
 } AigovCompletionField;
 

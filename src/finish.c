@@ -21,10 +21,13 @@
 #include "actions.h"
 #include "completion.h"
 #include "egress.h"
+#include "fallback.h"
 #include "finish.h"
 #include "outcome.h"
 #include "pgutil.h"
 #include "protocol.h"
+#include "provbreaker.h"
+#include "reroute.h"
 #include "structured_output.h"
 #include "translate.h"
 
@@ -227,6 +230,10 @@ AigovFinishJob(AigovJob *job, TimestampTz *next_due)
 	in.now_us = now_us;
 	in.random = pg_prng_uint64(&pg_global_prng_state);
 	aigov_outcome_decide(&in, &o);
+	/* a rate limit longer than the job may wait: plan it again now (layer 4) */
+	if (o.state == AIGOV_JOB_QUEUED && aigov_protocol_class_is_rate_limit(r.cls.cls) &&
+		AigovFallbackSoon(job, now_us, o.not_before_us))
+		o.not_before_us = now_us;
 
 	if (o.disable_key)
 	{
@@ -238,6 +245,8 @@ AigovFinishJob(AigovJob *job, TimestampTz *next_due)
 		AigovActionDisableKey(job->key_id, cls_name, r.cls.message);
 	}
 	settle(job, &r, &o, now_us);
+	AigovProviderBreakerRecord(job->provider,
+							   aigov_fallback_provider_outcome(r.cls.cls), now_us);
 
 	memset(&rec, 0, sizeof(rec));
 	rec.state = aigov_job_state_name(o.state);

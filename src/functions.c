@@ -135,8 +135,8 @@ refused_datum(TupleDesc tupdesc, const AigovAdmitResult *res)
 static int64
 enqueue_job(Datum *args, const char *argnulls)
 {
-	Oid			argtypes[7] = {TEXTOID, JSONBOID, TEXTOID, TEXTOID, INTERVALOID, INT4OID,
-	TIMESTAMPTZOID};
+	Oid			argtypes[8] = {TEXTOID, JSONBOID, TEXTOID, TEXTOID, INTERVALOID, INT4OID,
+	TIMESTAMPTZOID, BOOLOID};
 	volatile int ret = 0;
 	bool		isnull;
 	int64		job_id;
@@ -144,12 +144,12 @@ enqueue_job(Datum *args, const char *argnulls)
 	AigovKeepPlan(&submit_plan,
 				  "INSERT INTO aigov.requests"
 				  " (tenant_id, body, task_type, workload_class, deadline, priority,"
-				  "  not_before)"
+				  "  not_before, fallback)"
 				  " VALUES ($1, $2, $3, $4,"
 				  " pg_catalog.now() OPERATOR(pg_catalog.+) $5, $6,"
-				  " COALESCE($7, pg_catalog.now()))"
+				  " COALESCE($7, pg_catalog.now()), $8)"
 				  " RETURNING id",
-				  7, argtypes);
+				  8, argtypes);
 	aigov_submit_admitted = true;
 	PG_TRY();
 	{
@@ -176,8 +176,8 @@ enqueue_job(Datum *args, const char *argnulls)
 static Datum
 submit_job(FunctionCallInfo fcinfo)
 {
-	Datum		args[7];
-	char		argnulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', 'n'};
+	Datum		args[8];
+	char		argnulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', 'n', ' '};
 	TupleDesc	tupdesc;
 	Datum		values[6];
 	bool		nulls[6] = {false, false, false, true, true, false};
@@ -215,6 +215,8 @@ submit_job(FunctionCallInfo fcinfo)
 		args[5] = Int32GetDatum(0);
 		argnulls[5] = ' ';
 	}
+	/* NULL keeps the default: the job may fall back */
+	args[7] = BoolGetDatum(PG_ARGISNULL(6) ? true : PG_GETARG_BOOL(6));
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "could not connect to SPI");
@@ -277,7 +279,7 @@ submit_job(FunctionCallInfo fcinfo)
 /*
  * aigov_submit
  *		aigov.submit(tenant_id, body, task_type, workload_class, max_wait,
- *		priority): enqueues one job and answers accepted/202 with a poll
+ *		priority, fallback): enqueues one job and answers accepted/202 with a poll
  *		statement.  A tenant the calling role does not act for is refused
  *		before anything is validated or charged.
  */
@@ -334,6 +336,9 @@ fetch_result(int64 job_id, Datum tenants, bool tenants_null, Datum *values,
 				  "  THEN r.not_before"
 				  "  WHEN r.state OPERATOR(pg_catalog.=) 'rejected'"
 				  "  THEN (r.error OPERATOR(pg_catalog.->>) 'retry_at')::pg_catalog.timestamptz"
+				  "  WHEN (r.error OPERATOR(pg_catalog.->>) 'class')"
+				  "   OPERATOR(pg_catalog.=) 'no_compatible_fallback'"
+				  "  THEN r.not_before"
 				  " END,"
 				  " r.served_provider, r.served_model, r.degraded,"
 				  " r.state OPERATOR(pg_catalog.<>) ALL (ARRAY['queued', 'in_flight']),"

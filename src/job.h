@@ -53,6 +53,9 @@ typedef struct AigovJob
 	bool		deferred;		/* it waited in the queue before (not_before
 								 * later than its creation) */
 	AigovTenantLimits tenant_limits;
+	char	   *task_type;
+	bool		fallback_allowed;	/* it may go to an alternative of
+									 * aigov.compat */
 
 	/* admission and routing (plan.c) */
 	AigovTenantEntry *tenant_shared;
@@ -61,6 +64,12 @@ typedef struct AigovJob
 	int64		charge_tokens;	/* what the chosen key's limiter will count */
 	bool		admitted_now;	/* charged by this dispatch */
 	const struct AigovCachedKey *route_key; /* valid until sent */
+	const char *route_provider; /* routing on one provider's keys only (an
+								 * alternative); NULL = any */
+	bool		breaker_blocked;	/* every key of the model is behind an
+									 * open breaker */
+	bool		degraded;		/* served by an alternative: model is the
+								 * alternative's */
 
 	/* the key it went out on, copied (send.c) */
 	int64		key_id;

@@ -27,6 +27,7 @@
 #include "keycache.h"
 #include "pgutil.h"
 #include "protocol.h"
+#include "reroute.h"
 #include "secrets.h"
 
 /* One (model, key) pair; the array is sorted by model. */
@@ -184,6 +185,8 @@ AigovKeyCacheLoad(void)
 	MemoryContextSwitchTo(old);
 	if (old_cxt != NULL)
 		MemoryContextDelete(old_cxt);
+	/* the fallback's compatibility matrix moves with the keys */
+	AigovCompatCacheLoad();
 	for (int k = 0; k < nkeys; k++)
 	{
 		AigovCachedKey *key = &keys[k];

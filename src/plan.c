@@ -11,9 +11,12 @@
  * (layer 2).  A job with no key free now books the next free slot of the
  * key that offers the earliest one, if it is near, so that waiting jobs
  * come due one pace interval apart; further slots are left to the queue's
- * fair order.  A job that cannot go gets its completion record (back
- * to the queue with a not_before, or a final state with the reason) and is
- * freed.  Key state is reached only through quota.c.
+ * fair order.  A job its model cannot take in time may go to an
+ * alternative model of aigov.compat instead (layer 4, reroute.c); the
+ * providers' breakers (provbreaker.c) are asked before their keys'.  A
+ * job that cannot go gets its completion record (back to the queue with a
+ * not_before, or a final state with the reason) and is freed.  Key state
+ * is reached only through quota.c.
  *
  * IDENTIFICATION
  *	  src/plan.c
@@ -28,6 +31,8 @@
 #include "pgutil.h"
 #include "plan.h"
 #include "protocol.h"
+#include "provbreaker.h"
+#include "reroute.h"
 #include "throttle_gate.h"
 
 /* How far ahead a job may book a key's slot. */
@@ -107,10 +112,11 @@ job_charge(const AigovJob *job, const Candidates *c)
  *		group match, with a snapshot of each and its breaker's verdict.
  */
 static void
-gather_candidates(const AigovJob *job, int64 now_us, Candidates *c)
+gather_candidates(AigovJob *job, int64 now_us, Candidates *c)
 {
 	AigovCachedKey *all[AIGOV_MAX_CANDIDATES];
 	int			nall = AigovKeyCacheCandidates(job->model, all, AIGOV_MAX_CANDIDATES);
+	int			open = 0;
 
 	c->n = 0;
 	c->breaker_retry_us = INT64_MAX;
@@ -119,6 +125,8 @@ gather_candidates(const AigovJob *job, int64 now_us, Candidates *c)
 		AigovCachedKey *key = all[i];
 		int64		retry = 0;
 
+		if (job->route_provider != NULL && strcmp(key->provider, job->route_provider) != 0)
+			continue;
 		if (key->workload_class != NULL &&
 			strcmp(key->workload_class, job->workload_class) != 0)
 			continue;
@@ -127,12 +135,28 @@ gather_candidates(const AigovJob *job, int64 now_us, Candidates *c)
 			 strcmp(key->tenant_group, job->tenant_group) != 0))
 			continue;
 		c->key[c->n] = key;
-		c->eligible[c->n] = AigovKeySnapshot(key->shared, now_us,
-											 &c->state[c->n], &retry);
+
+		/*
+		 * The provider's breaker (provbreaker.c) first: its refusal must not
+		 * spend the key's half-open probe.  The router never reads the state
+		 * of a key that is not eligible.
+		 */
+		if (AigovProviderBreakerAllows(key->provider, now_us, &retry))
+			c->eligible[c->n] = AigovKeySnapshot(key->shared, now_us,
+												 &c->state[c->n], &retry);
+		else
+		{
+			memset(&c->state[c->n], 0, sizeof(AigovKeyState));
+			c->eligible[c->n] = false;
+		}
 		if (!c->eligible[c->n] && retry > 0)
+		{
 			c->breaker_retry_us = Min(c->breaker_retry_us, retry);
+			open++;
+		}
 		c->n++;
 	}
+	job->breaker_blocked = (c->n > 0 && open == c->n);
 }
 
 /*
@@ -154,7 +178,7 @@ book_slot(const AigovJob *job, const Candidates *c, int64 key_free_at,
 	int64		slot;
 
 	*booked = false;
-	if (job->deferred)
+	if (job->deferred || job->route_provider != NULL)
 		return key_free_at;
 	for (int i = 0; i < c->n; i++)
 	{
@@ -373,8 +397,30 @@ route_or_defer(AigovJob *job, int64 now_us, AigovPlanCycle *cycle)
 	int64		wait_until;
 	int64		key_free_at;
 	bool		booked;
+	RouteResult rr = route_job(job, now_us, &key, &wait_until, &key_free_at, &booked);
+	int64		free_at = rr == ROUTE_NONE ? INT64_MAX : Min(key_free_at, wait_until);
+	char	   *why;
 
-	switch (route_job(job, now_us, &key, &wait_until, &key_free_at, &booked))
+	/*
+	 * layer 4: an alternative model of aigov.compat (reroute.c).  A job the
+	 * throttle holds back waits: the throttle spreads a provider's load, and
+	 * sending the job elsewhere would only move the burst.
+	 */
+	if (rr != ROUTE_OK && rr != ROUTE_THROTTLED)
+		switch (AigovFallbackPlan(job, now_us, free_at,
+								  rr == ROUTE_NONE || job->breaker_blocked, &why))
+		{
+			case AIGOV_FALLBACK_ROUTED:
+				return true;
+			case AIGOV_FALLBACK_FAIL:
+				refund_tenant(job, now_us);
+				AigovCompleteWithoutCall(job, "failed", AigovFromUnixUs(free_at),
+										 "no_compatible_fallback", why);
+				return false;
+			case AIGOV_FALLBACK_NOT_TAKEN:
+				break;
+		}
+	switch (rr)
 	{
 		case ROUTE_NONE:
 			refund_tenant(job, now_us);
@@ -396,6 +442,38 @@ route_or_defer(AigovJob *job, int64 now_us, AigovPlanCycle *cycle)
 			return false;
 		case ROUTE_OK:
 			break;
+	}
+	job->key_shared = key->shared;
+	job->route_key = key;
+	return true;
+}
+
+/*
+ * AigovPlanRouteOn
+ *		Routes a job on one provider's keys of another model (an
+ *		alternative of aigov.compat), with no booking if none is free now.
+ *		On success the job carries that model (allocated by the caller in
+ *		the job's context) and its key is reserved; otherwise it is as it
+ *		was.
+ */
+bool
+AigovPlanRouteOn(AigovJob *job, char *model, const char *provider, int64 now_us)
+{
+	char	   *own = job->model;
+	AigovCachedKey *key = NULL;
+	int64		wait_until;
+	int64		key_free_at;
+	bool		booked;
+	bool		ok;
+
+	job->model = model;
+	job->route_provider = provider;
+	ok = route_job(job, now_us, &key, &wait_until, &key_free_at, &booked) == ROUTE_OK;
+	job->route_provider = NULL;
+	if (!ok)
+	{
+		job->model = own;
+		return false;
 	}
 	job->key_shared = key->shared;
 	job->route_key = key;

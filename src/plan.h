@@ -37,5 +37,7 @@ typedef struct AigovPlanCycle
 
 extern void AigovPlanCycleInit(AigovPlanCycle *cycle, TimestampTz next_due);
 extern bool AigovPlanJob(AigovJob *job, AigovPlanCycle *cycle);
+extern bool AigovPlanRouteOn(AigovJob *job, char *model, const char *provider,
+							 int64 now_us);
 
 #endif							/* AIGOV_PLAN_H */

@@ -23,6 +23,7 @@
 #include "aigov.h"
 #include "alerts.h"
 #include "fairq.h"
+#include "provbreaker.h"
 #include "quota.h"
 #include "shmem.h"
 #include "throttle_gate.h"
@@ -54,6 +55,7 @@ aigov_shmem_request(void)
 													  AigovFairShmemSize()),
 											 AigovAlertsShmemSize()),
 									AigovThrottleShmemSize()));
+	RequestAddinShmemSpace(AigovProviderBreakersShmemSize());
 
 	/*
 	 * 0: worker slots; 1: tenant table; 2: key table; 3: fair queues; 4:
@@ -91,6 +93,7 @@ aigov_shmem_startup(void)
 	AigovFairShmemInit();
 	AigovAlertsShmemInit();
 	AigovThrottleShmemInit();
+	AigovProviderBreakersShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 

@@ -81,7 +81,7 @@ GRANT SELECT ON aigov.tiers, aigov.tenants, aigov.providers, aigov.attempts, aig
                 aigov.key_usage, aigov.tenant_usage, aigov.provider_health,
                 aigov.queue_depth
    TO prom_dash;
-GRANT EXECUTE ON FUNCTION aigov.key_state(), aigov.tenant_state(),
+GRANT EXECUTE ON FUNCTION aigov.key_state(), aigov.tenant_state(), aigov.provider_breakers(),
                           aigov.queue_wait_histogram(),
                           aigov.provider_latency_histogram(), aigov.metrics()
    TO prom_dash;
