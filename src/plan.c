@@ -435,10 +435,16 @@ route_or_defer(AigovJob *job, int64 now_us, AigovPlanCycle *cycle)
 			defer_for_key(job, now_us, wait_until, key_free_at, booked, cycle);
 			return false;
 		case ROUTE_THROTTLED:
-			/* waits in the queue; not a failure, not a provider 429 */
-			AigovCompleteWithoutCall(job, "queued", AigovFromUnixUs(wait_until),
-									 NULL, NULL);
-			cycle->next_due = Min(cycle->next_due, AigovFromUnixUs(wait_until));
+
+			/*
+			 * Waits in the queue (not a failure, not a provider 429), as a
+			 * job that found no key does: the worker then claims one job at a
+			 * time until the throttle releases, so the backlog is not claimed
+			 * and held wholesale.  Held wholesale, jobs came due in the order
+			 * they were held, not in their fair order, and tenants' weights
+			 * were lost (t/014_fairness.pl).
+			 */
+			defer_for_key(job, now_us, wait_until, wait_until, false, cycle);
 			return false;
 		case ROUTE_OK:
 			break;
