@@ -30,8 +30,11 @@
  * below a small floor.  Each
  * class's release rate is measured (exponential average) to make that
  * split.  A job that may not go now gets a retry time: the pacer's next
- * slot, spread one interval apart per waiting job so they do not come
- * back as a herd.
+ * slot, the same for every waiting job of the class, so that they come due
+ * together and the claim takes them in their fair order (spread apart,
+ * they came due in the order they were held, and tenants lost their
+ * weights).  No herd follows: a worker whose jobs were held claims one job
+ * at a time until one goes (plan.c).
  *
  * Integer only (parts per million); the caller holds the provider lock.
  *
@@ -72,7 +75,6 @@ reset_pacers(AigovThrottle *th, int64_t now_us)
 	for (int c = 0; c < AIGOV_THROTTLE_NCLASSES; c++)
 	{
 		th->cls[c].tat_us = now_us;
-		th->cls[c].spread_us = now_us;
 	}
 }
 
@@ -301,9 +303,8 @@ aigov_throttle_admit(AigovThrottle *th, const AigovThrottleLoad *load,
 					 int64_t now_us, int64_t *not_before_us)
 {
 	AigovThrottleClass *pc = class_of(th, cls);
-	int64_t		interval;
-	int64_t		at;
 
+	(void) est_tokens;
 	aigov_throttle_update(th, load, now_us);
 	*not_before_us = now_us;
 	if (!th->engaged || pc->tat_us <= now_us)
@@ -312,13 +313,8 @@ aigov_throttle_admit(AigovThrottle *th, const AigovThrottleLoad *load,
 	/* a pacer far ahead of the clock is a clock that went back: cut it */
 	if (pc->tat_us - now_us > th->period_us)
 		pc->tat_us = now_us + th->period_us;
-	interval = class_interval(th, cls, est_tokens);
-	at = pc->spread_us > pc->tat_us ? pc->spread_us : pc->tat_us;
-	if (at - pc->tat_us > AIGOV_THROTTLE_SPREAD_US)
-		at = pc->tat_us + AIGOV_THROTTLE_SPREAD_US;
-	pc->spread_us = at + (interval > 0 ? interval : 1);
 	pc->held++;
-	*not_before_us = at;
+	*not_before_us = pc->tat_us;
 	return AIGOV_THROTTLE_WAIT;
 }
 

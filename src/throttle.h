@@ -35,8 +35,6 @@
 #define AIGOV_THROTTLE_RATE_TAU_US			INT64_C(5000000)
 /* How far a class pacer may catch up after a late release (no burst). */
 #define AIGOV_THROTTLE_TOLERANCE_US			INT64_C(250000)
-/* Waiting jobs are spread over at most this much past the pacer. */
-#define AIGOV_THROTTLE_SPREAD_US			INT64_C(2000000)
 
 /* Workload classes, in the order they keep their share: last one first. */
 typedef enum AigovThrottleClassId
@@ -60,7 +58,6 @@ typedef struct AigovThrottleLoad
 typedef struct AigovThrottleClass
 {
 	int64_t		tat_us;			/* next release allowed */
-	int64_t		spread_us;		/* next retry time handed to a waiting job */
 	int64_t		rate_ppm;		/* measured release rate, ppm of refill */
 	int64_t		released;		/* jobs sent since start */
 	int64_t		held;			/* jobs held back since start */
