@@ -479,6 +479,22 @@ SELECT -r.id, r.id, r.tenant_id, 1, r.key_id, 'openai', r.model,
 	   CASE WHEN r.state = 'failed' THEN 'server_error' ELSE 'success' END,
 	   200 + (r.id % 300), r.finished_at - interval '300 ms', r.finished_at, 26, 10, 16
   FROM aigov.requests_history r;
+-- what the retention pass would have added up while moving them
+INSERT INTO aigov._history_totals (family, tenant_id, workload_class, state, error_class, n)
+SELECT 'jobs', tenant_id, workload_class, state, error_class, count(*)
+  FROM aigov.requests_history GROUP BY 2, 3, 4, 5;
+INSERT INTO aigov._history_totals (family, error_class, provider, n)
+SELECT 'attempts', error_class, provider, count(*) FROM aigov.attempts_history GROUP BY 2, 3;
+INSERT INTO aigov._history_totals (family, workload_class, le, n, s)
+SELECT 'queue_wait', r.workload_class, aigov._bucket(v, aigov._queue_wait_bounds()), count(*), sum(v::numeric)
+  FROM aigov.requests_history r
+  JOIN aigov.attempts_history a ON a.job_id = r.id AND a.tenant_id = r.tenant_id AND a.attempt = 1,
+	   LATERAL (SELECT extract(epoch FROM a.started_at - r.created_at)::float8 AS v) x
+ GROUP BY 2, 3;
+INSERT INTO aigov._history_totals (family, provider, le, n, s)
+SELECT 'provider_latency', provider, aigov._bucket(latency_ms / 1000.0::float8, aigov._provider_latency_bounds()),
+	   count(*), sum((latency_ms / 1000.0::float8)::numeric)
+  FROM aigov.attempts_history GROUP BY 2, 3;
 VACUUM ANALYZE aigov.requests_history, aigov.attempts_history;
 SQL
 }

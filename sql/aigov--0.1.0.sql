@@ -1223,6 +1223,59 @@ CREATE POLICY attempts_history_tenant_scope ON aigov.attempts_history
 		   OR tenant_id OPERATOR(pg_catalog.=) ANY ((SELECT aigov.acting_tenants())::pg_catalog.text[]));
 
 /*
+ * The history's totals (docs/observability.md#prometheus): what every
+ * job and attempts row the retention pass took out of the hot queue adds
+ * to the counters and histograms of aigov.metrics(), added up in the same
+ * statement that moves or purges the rows, so a row is counted once,
+ * either in the queue or here.  The scrape reads the queue and this table
+ * only, never the history partitions, so its cost does not grow with the
+ * history; and a dropped partition or a purged row lowers no counter.
+ * One row per family and labels: 'jobs' (tenant, class, state, error
+ * class), 'attempts' (provider, error class), 'queue_wait' (class, le)
+ * and 'provider_latency' (provider, le), where le is the bucket's bound
+ * (NULL above the last bound), n the count and s the sum of the values
+ * (numeric, so the sums add up the same in any order).  It holds figures
+ * of every tenant, so only roles that act for every tenant read it.
+ */
+CREATE TABLE aigov._history_totals (
+	family			text NOT NULL
+		CHECK (family OPERATOR(pg_catalog.=) ANY (ARRAY['jobs', 'attempts', 'queue_wait', 'provider_latency'])),
+	tenant_id		text,
+	workload_class	text,
+	state			text,
+	error_class		text,
+	provider		text,
+	le				double precision,
+	n				bigint NOT NULL,
+	s				numeric,
+	UNIQUE NULLS NOT DISTINCT (family, tenant_id, workload_class, state, error_class, provider, le)
+);
+COMMENT ON TABLE aigov._history_totals IS 'Counts and sums of the jobs and calls moved or purged out of the hot queue, for aigov.metrics() (internal)';
+ALTER TABLE aigov._history_totals ENABLE ROW LEVEL SECURITY;
+CREATE POLICY history_totals_all_tenants ON aigov._history_totals
+	USING ((SELECT aigov.acting_tenants()) IS NULL);
+SELECT pg_catalog.pg_extension_config_dump('aigov._history_totals', '');
+
+CREATE FUNCTION aigov._queue_wait_bounds()
+	RETURNS double precision[]
+	LANGUAGE sql IMMUTABLE
+	AS $$ SELECT '{0.1,0.25,0.5,1,2.5,5,10,30,60,300,900,3600}'::pg_catalog.float8[] $$;
+COMMENT ON FUNCTION aigov._queue_wait_bounds() IS 'Bucket bounds of the queue wait histogram, in seconds (internal)';
+
+CREATE FUNCTION aigov._provider_latency_bounds()
+	RETURNS double precision[]
+	LANGUAGE sql IMMUTABLE
+	AS $$ SELECT '{0.05,0.1,0.25,0.5,1,2.5,5,10,30,60}'::pg_catalog.float8[] $$;
+COMMENT ON FUNCTION aigov._provider_latency_bounds() IS 'Bucket bounds of the provider latency histogram, in seconds (internal)';
+
+/* The smallest bound at or above v: its bucket (NULL above the last). */
+CREATE FUNCTION aigov._bucket(v double precision, bounds double precision[])
+	RETURNS double precision
+	LANGUAGE sql IMMUTABLE
+	AS $$ SELECT pg_catalog.min(b) FROM pg_catalog.unnest(bounds) b WHERE b OPERATOR(pg_catalog.>=) v $$;
+COMMENT ON FUNCTION aigov._bucket(double precision, double precision[]) IS 'The histogram bucket of a value (internal)';
+
+/*
  * Creates the missing day partitions of a history table from the day of
  * first to the day of last (UTC), named <table>_YYYYMMDD, with their key
  * and indexes; returns how many it created.  A partition has row-level
@@ -1358,7 +1411,43 @@ calls AS (
 kept_calls AS (
 	INSERT INTO aigov.attempts_history
 	SELECT c.* FROM calls c WHERE c.finished_at OPERATOR(pg_catalog.>=) keep_from
+	RETURNING 1),
+totals AS (
+	INSERT INTO aigov._history_totals AS t
+		(family, tenant_id, workload_class, state, error_class, provider, le, n, s)
+	SELECT 'jobs', m.tenant_id, m.workload_class, m.state, m.error_class, NULL::pg_catalog.text,
+		   NULL::pg_catalog.float8, pg_catalog.count(*), NULL::pg_catalog.numeric
+	  FROM moved m GROUP BY m.tenant_id, m.workload_class, m.state, m.error_class
+	UNION ALL
+	SELECT 'attempts', NULL, NULL, NULL, c.error_class, c.provider, NULL, pg_catalog.count(*), NULL
+	  FROM calls c WHERE c.provider IS NOT NULL GROUP BY c.provider, c.error_class
+	UNION ALL
+	SELECT 'queue_wait', NULL, w.g, NULL, NULL, NULL, w.le, pg_catalog.count(*), pg_catalog.sum(w.v)
+	  FROM (SELECT m.workload_class AS g,
+				   aigov._bucket(EXTRACT(epoch FROM c.started_at OPERATOR(pg_catalog.-) m.created_at)::pg_catalog.float8,
+								 aigov._queue_wait_bounds()) AS le,
+				   EXTRACT(epoch FROM c.started_at OPERATOR(pg_catalog.-) m.created_at)::pg_catalog.float8::pg_catalog.numeric AS v
+			  FROM calls c
+			  JOIN moved m ON m.id OPERATOR(pg_catalog.=) c.job_id
+						  AND m.tenant_id OPERATOR(pg_catalog.=) c.tenant_id
+			 WHERE c.attempt OPERATOR(pg_catalog.=) 1) w
+	 GROUP BY w.g, w.le
+	UNION ALL
+	SELECT 'provider_latency', NULL, NULL, NULL, NULL, l.g, l.le, pg_catalog.count(*), pg_catalog.sum(l.v)
+	  FROM (SELECT c.provider AS g,
+				   aigov._bucket(c.latency_ms OPERATOR(pg_catalog./) 1000.0::pg_catalog.float8,
+								 aigov._provider_latency_bounds()) AS le,
+				   (c.latency_ms OPERATOR(pg_catalog./) 1000.0::pg_catalog.float8)::pg_catalog.numeric AS v
+			  FROM calls c
+			 WHERE c.provider IS NOT NULL AND c.latency_ms IS NOT NULL) l
+	 GROUP BY l.g, l.le
+	ON CONFLICT (family, tenant_id, workload_class, state, error_class, provider, le) DO UPDATE
+	   SET n = t.n OPERATOR(pg_catalog.+) excluded.n,
+		   s = CASE WHEN t.s IS NULL THEN excluded.s
+					WHEN excluded.s IS NULL THEN t.s
+					ELSE t.s OPERATOR(pg_catalog.+) excluded.s END
 	RETURNING 1)
+-- (a data-modifying WITH runs whether or not it is read: totals is not)
 SELECT (SELECT pg_catalog.count(*) FROM kept),
 	   (SELECT pg_catalog.count(*) FROM kept_calls),
 	   (SELECT pg_catalog.count(*) FROM moved) OPERATOR(pg_catalog.-) (SELECT pg_catalog.count(*) FROM kept),
@@ -1398,7 +1487,7 @@ CREATE FUNCTION aigov.run_retention()
 	AS 'MODULE_PATHNAME', 'aigov_run_retention';
 COMMENT ON FUNCTION aigov.run_retention() IS 'Moves every job final for aigov.history_after into the history and drops partitions older than aigov.retention; returns what it did';
 
-REVOKE ALL ON aigov.requests_history, aigov.attempts_history FROM PUBLIC;
+REVOKE ALL ON aigov.requests_history, aigov.attempts_history, aigov._history_totals FROM PUBLIC;
 REVOKE ALL ON FUNCTION aigov._history_partitions(text, timestamptz, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION aigov._retention_step(interval, interval, integer, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION aigov.run_retention() FROM PUBLIC;
@@ -1409,9 +1498,10 @@ REVOKE ALL ON FUNCTION aigov.run_retention() FROM PUBLIC;
  * (version 0.0.4); contrib/prometheus/queries.yaml exposes the same
  * figures through prometheus-postgres-exporter (docs/observability.md).
  * Counters are cumulative: shared-memory counters since the server
- * started, and counts of finished jobs and attempts in the queue and the
- * history together, so the retention pass's moves do not lower them (only
- * a dropped history partition does, which Prometheus reads as a reset).
+ * started, and counts of finished jobs and attempts in the queue plus
+ * those the retention pass took out of it (aigov._history_totals), so
+ * neither its moves nor its purges and dropped partitions lower them, and
+ * a scrape never reads the history partitions.
  * Figures of a window would not be monotonic, so none is exposed as a
  * counter or histogram.
  */
@@ -1425,27 +1515,28 @@ CREATE FUNCTION aigov.queue_wait_histogram()
 WITH obs AS (
 	SELECT r.workload_class AS g,
 		   extract(epoch FROM a.started_at - r.created_at)::double precision AS v
-	  FROM (SELECT job_id, tenant_id, attempt, started_at FROM aigov.attempts
-			UNION ALL
-			SELECT job_id, tenant_id, attempt, started_at FROM aigov.attempts_history) a
-	  JOIN (SELECT id, tenant_id, workload_class, created_at FROM aigov.requests
-			UNION ALL
-			SELECT id, tenant_id, workload_class, created_at FROM aigov.requests_history) r
-		ON r.id = a.job_id AND r.tenant_id = a.tenant_id
+	  FROM aigov.attempts a
+	  JOIN aigov.requests r ON r.id = a.job_id AND r.tenant_id = a.tenant_id
 	 WHERE a.attempt = 1),
 bounds AS (
+	-- aigov._queue_wait_bounds(), which the retention pass uses
 	SELECT b FROM unnest('{0.1,0.25,0.5,1,2.5,5,10,30,60,300,900,3600}'::double precision[]) b),
 hit AS (
-	SELECT obs.g, (SELECT min(bounds.b) FROM bounds WHERE bounds.b >= obs.v) AS le,
-		   count(*) AS n, sum(obs.v) AS s
-	  FROM obs GROUP BY 1, 2),
+	SELECT u.g, u.le, sum(u.n) AS n, sum(u.s) AS s
+	  FROM (SELECT obs.g, (SELECT min(bounds.b) FROM bounds WHERE bounds.b >= obs.v) AS le,
+				   count(*) AS n, sum(obs.v::numeric) AS s
+			  FROM obs GROUP BY 1, 2
+			UNION ALL
+			SELECT t.workload_class, t.le, t.n, t.s
+			  FROM aigov._history_totals t WHERE t.family = 'queue_wait') u
+	 GROUP BY u.g, u.le),
 grid AS (
 	SELECT g.g, bounds.b AS le,
 		   sum(COALESCE(h.n, 0)) OVER (PARTITION BY g.g ORDER BY bounds.b) AS cum
 	  FROM (SELECT DISTINCT hit.g FROM hit) g CROSS JOIN bounds
 	  LEFT JOIN hit h ON h.g = g.g AND h.le = bounds.b)
 SELECT grid.g, array_agg(grid.le ORDER BY grid.le),
-	   array_agg(grid.cum::bigint ORDER BY grid.le), t.s, t.n
+	   array_agg(grid.cum::bigint ORDER BY grid.le), t.s::double precision, t.n
   FROM grid
   JOIN (SELECT hit.g, sum(hit.s) AS s, sum(hit.n)::bigint AS n
 		  FROM hit GROUP BY hit.g) t ON t.g = grid.g
@@ -1461,24 +1552,28 @@ CREATE FUNCTION aigov.provider_latency_histogram()
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 WITH obs AS (
-	SELECT a.provider AS g, a.latency_ms / 1000.0 AS v
-	  FROM (SELECT provider, latency_ms FROM aigov.attempts
-			UNION ALL
-			SELECT provider, latency_ms FROM aigov.attempts_history) a
+	SELECT a.provider AS g, a.latency_ms / 1000.0::double precision AS v
+	  FROM aigov.attempts a
 	 WHERE a.provider IS NOT NULL AND a.latency_ms IS NOT NULL),
 bounds AS (
+	-- aigov._provider_latency_bounds(), which the retention pass uses
 	SELECT b FROM unnest('{0.05,0.1,0.25,0.5,1,2.5,5,10,30,60}'::double precision[]) b),
 hit AS (
-	SELECT obs.g, (SELECT min(bounds.b) FROM bounds WHERE bounds.b >= obs.v) AS le,
-		   count(*) AS n, sum(obs.v) AS s
-	  FROM obs GROUP BY 1, 2),
+	SELECT u.g, u.le, sum(u.n) AS n, sum(u.s) AS s
+	  FROM (SELECT obs.g, (SELECT min(bounds.b) FROM bounds WHERE bounds.b >= obs.v) AS le,
+				   count(*) AS n, sum(obs.v::numeric) AS s
+			  FROM obs GROUP BY 1, 2
+			UNION ALL
+			SELECT t.provider, t.le, t.n, t.s
+			  FROM aigov._history_totals t WHERE t.family = 'provider_latency') u
+	 GROUP BY u.g, u.le),
 grid AS (
 	SELECT g.g, bounds.b AS le,
 		   sum(COALESCE(h.n, 0)) OVER (PARTITION BY g.g ORDER BY bounds.b) AS cum
 	  FROM (SELECT DISTINCT hit.g FROM hit) g CROSS JOIN bounds
 	  LEFT JOIN hit h ON h.g = g.g AND h.le = bounds.b)
 SELECT grid.g, array_agg(grid.le ORDER BY grid.le),
-	   array_agg(grid.cum::bigint ORDER BY grid.le), t.s, t.n
+	   array_agg(grid.cum::bigint ORDER BY grid.le), t.s::double precision, t.n
   FROM grid
   JOIN (SELECT hit.g, sum(hit.s) AS s, sum(hit.n)::bigint AS n
 		  FROM hit GROUP BY hit.g) t ON t.g = grid.g
@@ -1593,10 +1688,11 @@ simple (family, type, help, lab, value) AS (
 	UNION ALL
 	SELECT 'aigov_provider_attempts_total', 'counter',
 		   'Provider calls recorded in aigov.attempts, by outcome class',
-		   ARRAY['provider', a.provider, 'error_class', a.error_class], count(*)
-	  FROM (SELECT provider, error_class FROM aigov.attempts
+		   ARRAY['provider', a.provider, 'error_class', a.error_class], sum(a.n)::bigint
+	  FROM (SELECT provider, error_class, 1 AS n FROM aigov.attempts
 			UNION ALL
-			SELECT provider, error_class FROM aigov.attempts_history) a
+			SELECT provider, error_class, n FROM aigov._history_totals
+			 WHERE family = 'attempts') a
 	 WHERE a.provider IS NOT NULL GROUP BY a.provider, a.error_class
 	UNION ALL
 	SELECT 'aigov_queue_jobs', 'gauge', 'Jobs queued or in flight',
@@ -1607,11 +1703,11 @@ simple (family, type, help, lab, value) AS (
 	SELECT 'aigov_jobs_finished_total', 'counter',
 		   'Jobs in a final state, by state and error class',
 		   ARRAY['tenant', r.tenant_id, 'workload_class', r.workload_class,
-				 'state', r.state, 'error_class', r.error_class], count(*)
-	  FROM (SELECT tenant_id, workload_class, state, error_class FROM aigov.requests
+				 'state', r.state, 'error_class', r.error_class], sum(r.n)::bigint
+	  FROM (SELECT tenant_id, workload_class, state, error_class, 1 AS n FROM aigov.requests
 			UNION ALL
-			SELECT tenant_id, workload_class, state, error_class
-			  FROM aigov.requests_history) r
+			SELECT tenant_id, workload_class, state, error_class, n
+			  FROM aigov._history_totals WHERE family = 'jobs') r
 	 WHERE r.state IN ('succeeded', 'failed', 'rejected', 'expired', 'cancelled')
 	 GROUP BY r.tenant_id, r.workload_class, r.state, r.error_class),
 hist (family, help, label, grp, le, bucket, sum, count) AS (

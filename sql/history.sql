@@ -170,6 +170,7 @@ DROP OWNED BY regress_hist_alpha, regress_hist_beta;
 DROP ROLE regress_hist_alpha, regress_hist_beta;
 DELETE FROM aigov.requests_history;
 DELETE FROM aigov.attempts_history;
+DELETE FROM aigov._history_totals;
 DELETE FROM aigov.requests;
 DELETE FROM aigov.attempts;
 DELETE FROM aigov.models;

@@ -91,7 +91,7 @@ GRANT SELECT (id, tenant_id, task_type, workload_class, priority, model,
 			  completion_tokens, claimed_by, claimed_at)
    ON aigov.requests_history TO regress_prom_dash;
 GRANT SELECT ON aigov.tiers, aigov.tenants, aigov.providers, aigov.attempts, aigov.attempts_history,
-				aigov.key_usage, aigov.tenant_usage, aigov.provider_health,
+				aigov._history_totals, aigov.key_usage, aigov.tenant_usage, aigov.provider_health,
 				aigov.queue_depth
    TO regress_prom_dash;
 GRANT EXECUTE ON FUNCTION aigov.key_state(), aigov.tenant_state(), aigov.provider_breakers(), aigov.metrics(),
@@ -144,11 +144,36 @@ SELECT line AS changed FROM (
 	 SELECT line FROM regexp_split_to_table(aigov.metrics(), E'\n') AS line)) d
  ORDER BY 1;
 SELECT count(*) > 10 AS lines_compared FROM prom_before;
+
+-- The scrape reads the rollup, not the history: emptying the history (as
+-- dropping its expired partitions does) changes no line either, and the
+-- rollup holds exactly the jobs and calls the pass took.
+SELECT (SELECT sum(n) FROM aigov._history_totals WHERE family = 'jobs' AND tenant_id = 'prom_t') =
+	   (SELECT count(*) FROM aigov.requests_history WHERE tenant_id = 'prom_t') AS jobs_rolled_up,
+	   (SELECT sum(n) FROM aigov._history_totals WHERE family = 'attempts' AND provider LIKE '%prom%') =
+	   (SELECT count(*) FROM aigov.attempts_history WHERE provider LIKE '%prom%') AS attempts_rolled_up;
+DELETE FROM aigov.requests_history;
+DELETE FROM aigov.attempts_history;
+SELECT line AS changed_without_history FROM (
+	(SELECT line FROM prom_before
+	 EXCEPT
+	 SELECT line FROM regexp_split_to_table(aigov.metrics(), E'\n') AS line)) d
+ ORDER BY 1;
+-- A role mapped to a tenant reads no row of the rollup, even granted it.
+GRANT USAGE ON SCHEMA aigov TO regress_prom_app;
+GRANT SELECT ON aigov._history_totals TO regress_prom_app;
+SET ROLE regress_prom_app;
+SELECT count(*) AS totals_seen_by_tenant_role FROM aigov._history_totals;
+RESET ROLE;
+SET ROLE regress_prom_dash;
+SELECT count(*) > 0 AS totals_seen_by_dashboard FROM aigov._history_totals;
+RESET ROLE;
 DROP TABLE prom_before;
 
 DELETE FROM aigov.tenant_roles;
 DELETE FROM aigov.requests_history;
 DELETE FROM aigov.attempts_history;
+DELETE FROM aigov._history_totals;
 DELETE FROM aigov.requests;
 DELETE FROM aigov.attempts;
 DELETE FROM aigov.keys;

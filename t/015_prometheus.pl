@@ -78,7 +78,7 @@ GRANT SELECT (id, tenant_id, task_type, workload_class, priority, model,
               completion_tokens, claimed_by, claimed_at)
    ON aigov.requests_history TO prom_dash;
 GRANT SELECT ON aigov.tiers, aigov.tenants, aigov.providers, aigov.attempts, aigov.attempts_history,
-                aigov.key_usage, aigov.tenant_usage, aigov.provider_health,
+                aigov._history_totals, aigov.key_usage, aigov.tenant_usage, aigov.provider_health,
                 aigov.queue_depth
    TO prom_dash;
 GRANT EXECUTE ON FUNCTION aigov.key_state(), aigov.tenant_state(), aigov.provider_breakers(),

@@ -102,6 +102,19 @@ SELECT count(*) FROM aigov.requests_history h
 is($node->safe_psql('postgres', 'SELECT count(*) FROM aigov.attempts'),
 	'0', 'no attempts row is left in aigov.attempts');
 
+# The rollup the scrape reads counted each moved job and call once, while
+# the dispatchers moved them in small concurrent batches.
+is($node->safe_psql('postgres', q{
+SELECT (SELECT sum(n) FROM aigov._history_totals WHERE family = 'jobs') || ' '
+	|| (SELECT sum(n) FROM aigov._history_totals WHERE family = 'attempts') || ' '
+	|| (SELECT sum(n) FROM aigov._history_totals WHERE family = 'provider_latency')}),
+	$node->safe_psql('postgres', q{
+SELECT (SELECT count(*) FROM aigov.requests_history) || ' '
+	|| (SELECT count(*) FROM aigov.attempts_history WHERE provider IS NOT NULL) || ' '
+	|| (SELECT count(*) FROM aigov.attempts_history
+		 WHERE provider IS NOT NULL AND latency_ms IS NOT NULL)}),
+	'aigov._history_totals counts every moved job and call exactly once');
+
 # The moved jobs still answer, under their tenant's rules.
 my $id = $node->safe_psql('postgres',
 	"SELECT min(id) FROM aigov.requests_history WHERE tenant_id = 'acme' AND state = 'succeeded'");
@@ -129,11 +142,12 @@ $node->safe_psql('postgres', 'CREATE DATABASE history_copy');
 }
 my $count_sql = q{SELECT (SELECT count(*) FROM aigov.requests_history) || ' '
 	|| (SELECT count(*) FROM aigov.attempts_history) || ' '
+	|| (SELECT sum(n) FROM aigov._history_totals) || ' '
 	|| (SELECT count(*) FROM pg_index i JOIN pg_inherits p ON p.inhrelid = i.indrelid
 		 WHERE i.indisprimary
 		   AND p.inhparent IN ('aigov.requests_history'::regclass, 'aigov.attempts_history'::regclass))};
 is($node->safe_psql('history_copy', $count_sql), $node->safe_psql('postgres', $count_sql),
-	'the copy has the same history rows and a primary key on every partition');
+	'the copy has the same history rows, rollup and a primary key on every partition');
 
 $node->stop;
 stop_emulator($emu);
