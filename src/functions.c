@@ -39,6 +39,7 @@
 
 #include "aigov.h"
 #include "pgutil.h"
+#include "provbreaker.h"
 #include "quota.h"
 #include "roles.h"
 #include "shmem.h"
@@ -658,27 +659,8 @@ static void
 breaker_row(int64 key_id, const AigovBreaker *b, void *arg)
 {
 	BreakerRows *rows = (BreakerRows *) arg;
-	AigovBreakerState state = aigov_breaker_state(b, rows->now_us);
-	Datum		values[7];
-	bool		nulls[7] = {false, false, false, false, false, false, true};
-	int32		ok;
-	int32		bad;
 
-	aigov_breaker_window(b, rows->now_us, &ok, &bad);
-	values[0] = Int64GetDatum(key_id);
-	values[1] = CStringGetTextDatum(aigov_breaker_state_name(state));
-	values[2] = Int32GetDatum(b->consecutive);
-	values[3] = Int32GetDatum(ok);
-	values[4] = Int32GetDatum(bad);
-	values[5] = Int64GetDatum(b->opened_total);
-	if (state == AIGOV_BREAKER_OPEN)
-	{
-		values[6] = TimestampTzGetDatum(AigovFromUnixUs(b->opened_at_us +
-														b->cooldown_us));
-		nulls[6] = false;
-	}
-	tuplestore_putvalues(rows->rsinfo->setResult, rows->rsinfo->setDesc,
-						 values, nulls);
+	AigovPutBreakerRow(rows->rsinfo, Int64GetDatum(key_id), b, rows->now_us);
 }
 
 /*

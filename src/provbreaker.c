@@ -190,28 +190,40 @@ aigov_provider_breakers(PG_FUNCTION_ARGS)
 	SpinLockRelease(&table->mutex);
 
 	for (int i = 0; i < n; i++)
-	{
-		const AigovBreaker *b = &copy[i].breaker;
-		AigovBreakerState state = aigov_breaker_state(b, now_us);
-		Datum		values[7];
-		bool		nulls[7] = {false, false, false, false, false, false, true};
-		int32		ok;
-		int32		bad;
-
-		aigov_breaker_window(b, now_us, &ok, &bad);
-		values[0] = CStringGetTextDatum(copy[i].provider);
-		values[1] = CStringGetTextDatum(aigov_breaker_state_name(state));
-		values[2] = Int32GetDatum(b->consecutive);
-		values[3] = Int32GetDatum(ok);
-		values[4] = Int32GetDatum(bad);
-		values[5] = Int64GetDatum(b->opened_total);
-		if (state == AIGOV_BREAKER_OPEN)
-		{
-			values[6] = TimestampTzGetDatum(AigovFromUnixUs(b->opened_at_us +
-															b->cooldown_us));
-			nulls[6] = false;
-		}
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
+		AigovPutBreakerRow(rsinfo, CStringGetTextDatum(copy[i].provider),
+						   &copy[i].breaker, now_us);
 	return (Datum) 0;
+}
+
+/*
+ * AigovPutBreakerRow
+ *		Adds one row of aigov.key_breakers() or aigov.provider_breakers()
+ *		to rsinfo's tuplestore: the subject (key id or provider name), then
+ *		the breaker's state, failures in a row, recent outcomes, openings
+ *		and, while open, when it may half-open.
+ */
+void
+AigovPutBreakerRow(ReturnSetInfo *rsinfo, Datum subject, const AigovBreaker *b,
+				   int64 now_us)
+{
+	AigovBreakerState state = aigov_breaker_state(b, now_us);
+	Datum		values[7];
+	bool		nulls[7] = {false, false, false, false, false, false, true};
+	int32		ok;
+	int32		bad;
+
+	aigov_breaker_window(b, now_us, &ok, &bad);
+	values[0] = subject;
+	values[1] = CStringGetTextDatum(aigov_breaker_state_name(state));
+	values[2] = Int32GetDatum(b->consecutive);
+	values[3] = Int32GetDatum(ok);
+	values[4] = Int32GetDatum(bad);
+	values[5] = Int64GetDatum(b->opened_total);
+	if (state == AIGOV_BREAKER_OPEN)
+	{
+		values[6] = TimestampTzGetDatum(AigovFromUnixUs(b->opened_at_us +
+														b->cooldown_us));
+		nulls[6] = false;
+	}
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }

@@ -12,6 +12,8 @@
 
 #include "postgres.h"
 
+#include "funcapi.h"
+
 #include "breaker.h"
 
 /* Providers with a breaker; a provider beyond these has none. */
@@ -21,6 +23,8 @@ extern Size AigovProviderBreakersShmemSize(void);
 extern void AigovProviderBreakersShmemInit(void);
 extern bool AigovProviderBreakerAllows(const char *provider, int64 now_us,
 									   int64 *retry_at_us);
+extern void AigovPutBreakerRow(ReturnSetInfo *rsinfo, Datum subject,
+							   const AigovBreaker *b, int64 now_us);
 extern void AigovProviderBreakerRecord(const char *provider,
 									   AigovBreakerOutcome outcome,
 									   int64 now_us);
